@@ -1,0 +1,129 @@
+"""Bearer-token auth: who may call which endpoint.
+
+Tokens are HS256 JWTs signed with ``Settings.jwt_secret``. Every route declares its
+callers with ``Depends(allow(Role.CLERK, ...))``; a missing or bad token is 401 and a
+token of the wrong role is 403, both as problem+json.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .problems import Problem
+from .settings import Settings, get_settings
+
+
+class Role(str, enum.Enum):
+    CLERK = "clerk"  # CPPCC office staff (政协办公室)
+    CHAIR = "chair"  # the chair's meeting (主席会议)
+    COMMITTEE = "committee"  # special committees (专委会) and supervising members
+    DEPARTMENT = "department"  # an implementing department (承办单位), scoped to one
+    OPERATOR = "operator"  # watches workflows; reads everything, changes nothing
+    SERVICE = "service"  # another Xieshang process (worker, service)
+    PUBLIC = "public"  # a resident using the online column (网上征集)
+
+
+STAFF_ROLES = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR)
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    department: str | None = None
+
+
+def signing_key(settings: Settings) -> str:
+    """The configured key, or in embedded mode one generated once under data_dir."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    path = Path(settings.data_dir) / "signing.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.chmod(0o600)
+        tmp.replace(path)  # atomic: concurrent starters agree on one key
+    return path.read_text().strip()
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    role: Role,
+    subject: str,
+    department: str | None = None,
+    ttl_seconds: int = 30 * 24 * 3600,
+) -> str:
+    if role is Role.DEPARTMENT and not department:
+        raise ValueError("a department token must name its department")
+    now = int(time.time())
+    claims = {
+        "iss": settings.jwt_issuer,
+        "sub": subject,
+        "role": role.value,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if department:
+        claims["dept"] = department
+    return jwt.encode(claims, signing_key(settings), algorithm="HS256")
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key(settings),
+            algorithms=["HS256"],
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub", "role"]},
+        )
+        role = Role(claims["role"])
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized("The bearer token has expired.") from exc
+    except (jwt.InvalidTokenError, ValueError) as exc:
+        raise _unauthorized("The bearer token is not valid.") from exc
+    department = claims.get("dept")
+    if role is Role.DEPARTMENT and not department:
+        raise _unauthorized("A department token must name its department.")
+    return Principal(subject=str(claims["sub"]), role=role, department=department)
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="xieshang"'})
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT minted by `xieshang token`")
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("This endpoint needs a bearer token (Authorization: Bearer <token>).")
+    settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
+    return decode_token(settings, credentials.credentials)
+
+
+def allow(*roles: Role):
+    """Dependency: the caller must hold one of ``roles``."""
+    allowed = frozenset(roles)
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Problem(403, "Forbidden", f"Role '{principal.role.value}' may not do this; allowed: {names}.")
+        return principal
+
+    return check

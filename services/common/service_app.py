@@ -1,0 +1,84 @@
+"""What every Xieshang service has: settings, database, Temporal, problems, health."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from .db import create_engine, session_factory
+from .log import configure_logging
+from .problems import install_problem_handlers
+from .settings import ServiceName, Settings, get_settings
+from .temporal import TemporalConnection
+
+BackgroundTask = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_service_app(
+    name: ServiceName,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    background: Sequence[BackgroundTask] = (),
+    settings: Settings | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, service=name)
+        engine = create_engine(settings.database_url(name))
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        tasks = [asyncio.create_task(job(app), name=job.__name__) for job in background]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.service_name = name
+    app.state.temporal = TemporalConnection(settings)
+    install_problem_handlers(app)
+    app.include_router(_health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz(request: Request) -> dict[str, str]:
+        return {"status": "ok", "service": request.app.state.service_name}
+
+    @router.get("/readyz", summary="Readiness: database and Temporal reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(request.app.state.temporal.check(), timeout=5)
+            checks["temporal"] = "ok"
+        except Exception as exc:
+            checks["temporal"] = f"unavailable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return router

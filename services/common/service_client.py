@@ -1,0 +1,74 @@
+"""HTTP between Xieshang processes, always carrying a service token."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from .auth import Role, mint_token
+from .settings import ServiceName, Settings
+
+
+class ServiceCallError(Exception):
+    def __init__(self, service: str, method: str, path: str, status: int, body: str) -> None:
+        super().__init__(f"{method} {service}{path} answered {status}: {body[:300]}")
+        self.status = status
+        self.body = body
+
+    @property
+    def retryable(self) -> bool:
+        # 4xx means the request itself is wrong and will stay wrong; timeouts,
+        # throttling and 5xx may pass on a later try.
+        return self.status >= 500 or self.status in (408, 425, 429)
+
+
+class ServiceClient:
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        self._http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, transport=transport)
+        self._token = ""
+        self._token_expires = 0.0
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> "ServiceClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _bearer(self) -> str:
+        # Renew well before expiry so a slow call never carries a stale token.
+        if time.time() > self._token_expires - 300:
+            ttl = self._settings.service_token_ttl_seconds
+            self._token = mint_token(self._settings, role=Role.SERVICE, subject="xieshang-worker", ttl_seconds=ttl)
+            self._token_expires = time.time() + ttl
+        return self._token
+
+    async def request(
+        self,
+        service: ServiceName,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self._bearer()}"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        url = self._settings.service_url(service) + path
+        response = await self._http.request(method, url, json=json, params=params, headers=headers)
+        if response.status_code >= 400:
+            raise ServiceCallError(service, method, path, response.status_code, response.text)
+        return response.json() if response.content else None
+
+    async def post_json(self, service: ServiceName, path: str, body: Any, *, idempotency_key: str | None = None) -> Any:
+        return await self.request(service, "POST", path, json=body, idempotency_key=idempotency_key)
+
+    async def get_json(self, service: ServiceName, path: str, *, params: dict[str, Any] | None = None) -> Any:
+        return await self.request(service, "GET", path, params=params)

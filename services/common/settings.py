@@ -1,0 +1,60 @@
+"""One typed settings object for every process (services, worker, CLI).
+
+Every field is read from the environment with the prefix ``XIESHANG_`` (for example
+``XIESHANG_INTAKE_DATABASE_URL``); README.md lists them all. Defaults are the embedded
+mode: SQLite files under ``.data/`` and a Temporal dev server on loopback.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ServiceName = Literal["intake", "talent", "evaluation"]
+SERVICE_NAMES: tuple[ServiceName, ...] = ("intake", "talent", "evaluation")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XIESHANG_", extra="ignore")
+
+    # Where embedded-mode state lives: SQLite files, the Temporal dev server's database,
+    # the generated signing key and the process logs of `make up`.
+    data_dir: str = ".data"
+
+    intake_database_url: str = "sqlite+aiosqlite:///.data/intake.db"
+    talent_database_url: str = "sqlite+aiosqlite:///.data/talent.db"
+    evaluation_database_url: str = "sqlite+aiosqlite:///.data/evaluation.db"
+
+    intake_url: str = "http://127.0.0.1:8001"
+    talent_url: str = "http://127.0.0.1:8002"
+    evaluation_url: str = "http://127.0.0.1:8003"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "xieshang"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # HS256 signing key for bearer tokens. Empty means "read or create
+    # <data_dir>/signing.key" (embedded mode); production sets it explicitly.
+    jwt_secret: str = ""
+    jwt_issuer: str = "xieshang"
+    # Lifetime of tokens minted for service-to-service calls.
+    service_token_ttl_seconds: int = Field(default=3600, ge=60)
+
+    # Seconds an outgoing service-to-service HTTP call may take.
+    http_timeout_seconds: float = Field(default=10.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def database_url(self, service: ServiceName) -> str:
+        return getattr(self, f"{service}_database_url")
+
+    def service_url(self, service: ServiceName) -> str:
+        return getattr(self, f"{service}_url")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,37 @@
+"""Evaluation's API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class EventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_key: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$",
+                           description="Idempotency key: an event with a known key is recorded once")
+    kind: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
+    topic_id: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_key: str
+    kind: str
+    topic_id: int
+    occurred_at: datetime
+    recorded_at: datetime
+    detail: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    items: list[EventRead]
+    total: int
+    next_after: int | None

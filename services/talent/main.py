@@ -1,0 +1,17 @@
+"""Talent service (人才): the consultation talent pool and fair draws.
+
+    uvicorn services.talent.main:app --port 8002
+"""
+
+from __future__ import annotations
+
+from services.common.service_app import create_service_app
+
+from .views import router
+
+app = create_service_app(
+    "talent",
+    title="Xieshang talent (协商 · 人才库)",
+    description="Consultation talents (协商人才), members and public representatives; fair, verifiable draws.",
+    routers=[router],
+)

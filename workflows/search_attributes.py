@@ -1,0 +1,51 @@
+"""Custom search attributes: what operators filter on in the Temporal Web UI.
+
+The SQL visibility store allows a namespace at most 10 Keyword, 3 Int, 3 Datetime,
+3 Bool, 3 Double, 3 Text and 3 KeywordList attributes, stored unencrypted. This is the
+whole budget the project uses; none of them may carry personal data.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+CONSULTATION_STAGE = SearchAttributeKey.for_keyword("ConsultationStage")
+TOPIC_CHANNEL = SearchAttributeKey.for_keyword("TopicChannel")
+CONSULTATION_FORMAT = SearchAttributeKey.for_keyword("ConsultationFormat")
+ORGANISER = SearchAttributeKey.for_keyword("Organiser")
+DEPARTMENT = SearchAttributeKey.for_keyword("Department")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+PLAN_YEAR = SearchAttributeKey.for_int("PlanYear")
+DUE_TIME = SearchAttributeKey.for_datetime("DueTime")
+OVERDUE = SearchAttributeKey.for_bool("Overdue")
+
+ALL_KEYS = (
+    CONSULTATION_STAGE,
+    TOPIC_CHANNEL,
+    CONSULTATION_FORMAT,
+    ORGANISER,
+    DEPARTMENT,
+    ESCALATION_LEVEL,
+    PLAN_YEAR,
+    DUE_TIME,
+    OVERDUE,
+)
+
+# Names the `temporal` CLI and the server use for each indexed value type.
+_CLI_TYPE = {
+    "KEYWORD": "Keyword",
+    "INT": "Int",
+    "DATETIME": "Datetime",
+    "BOOL": "Bool",
+    "DOUBLE": "Double",
+    "TEXT": "Text",
+    "KEYWORD_LIST": "KeywordList",
+}
+
+
+def cli_arguments() -> list[str]:
+    """`--search-attribute Name=Type` pairs for `temporal server start-dev`."""
+    args: list[str] = []
+    for key in ALL_KEYS:
+        args += ["--search-attribute", f"{key.name}={_CLI_TYPE[key.indexed_value_type.name]}"]
+    return args
