@@ -59,6 +59,7 @@ def venv_binary(name: str) -> str:
 @dataclass
 class Process:
     name: str
+    argv: list[str]
     popen: subprocess.Popen[bytes]
     log_path: Path
 
@@ -104,8 +105,12 @@ class DevStack:
         return f"http://127.0.0.1:{self.ports.temporal_ui}"
 
     def _spawn(self, name: str, argv: list[str]) -> Process:
-        log_path = self.log_dir / f"{name}.log"
-        log = open(log_path, "ab")
+        process = Process(name, argv, self._popen(name, argv), self.log_dir / f"{name}.log")
+        self.processes.append(process)
+        return process
+
+    def _popen(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{name}.log", "ab")
         popen = subprocess.Popen(
             argv,
             stdout=log,
@@ -116,9 +121,24 @@ class DevStack:
             start_new_session=True,
         )
         log.close()
-        process = Process(name, popen, log_path)
-        self.processes.append(process)
-        return process
+        return popen
+
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Stop one process abruptly (crash tests); `restart` brings it back."""
+        process = self.process(name)
+        process.popen.send_signal(sig)
+        process.popen.wait(timeout=30)
+
+    def restart(self, name: str) -> None:
+        process = self.process(name)
+        if process.alive():
+            self.kill(name, signal.SIGTERM)
+        process.popen = self._popen(name, process.argv)
+        if name == "temporal":
+            wait_for_port(self.ports.temporal, process, timeout=60)
 
     def start_temporal(self) -> Process:
         argv = [

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.types import UTCTimestamp
 
 
 class EventCreate(BaseModel):
@@ -15,7 +17,7 @@ class EventCreate(BaseModel):
                            description="Idempotency key: an event with a known key is recorded once")
     kind: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
     topic_id: int = Field(ge=1)
-    occurred_at: AwareDatetime
+    occurred_at: UTCTimestamp
     detail: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -66,6 +66,8 @@ async def start_consultation(session: AsyncSession, temporal: Client, settings: 
                 ]
             ),
             static_summary=f"议题 #{topic.id}: {topic.title}",
+            # Fail fast when Temporal is down: the topic is stored and the reconciler starts it.
+            rpc_timeout=timedelta(seconds=5),
         )
     except WorkflowAlreadyStartedError:
         pass  # a closed run with this id exists: it was started before
