@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ServiceName = Literal["intake", "talent", "evaluation"]
@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     # Seconds an outgoing service-to-service HTTP call may take.
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        # RFC 7518 §3.2: an HS256 key shorter than the hash output is guessable.
+        if value and len(value) < 32:
+            raise ValueError("XIESHANG_JWT_SECRET must be at least 32 characters")
+        return value
 
     def database_url(self, service: ServiceName) -> str:
         return getattr(self, f"{service}_database_url")
