@@ -56,6 +56,7 @@ __all__ = [
     "add_working_days",
     "load_schedules",
     "provisional_note",
+    "require_aware",
     "roll_to_working_day",
     "working_day_deadline",
     "working_days_between",
@@ -495,21 +496,26 @@ class WorkingDayClock(BaseModel):
 
     def local_date(self, moment: dt.datetime) -> dt.date:
         """The day in the office's zone at ``moment`` (which must be aware)."""
-        _require_aware(moment)
+        require_aware(moment)
         return moment.astimezone(self.tz).date()
 
     def format_local(self, moment: dt.datetime) -> str:
-        """e.g. ``2026-10-09 17:30 CST`` (seconds shown only when not zero)."""
-        _require_aware(moment)
+        """e.g. ``2026-10-09 17:30 CST`` (seconds and milliseconds shown only when not zero)."""
+        require_aware(moment)
         local = moment.astimezone(self.tz)
-        pattern = "%Y-%m-%d %H:%M" if local.second == 0 and local.microsecond == 0 else "%Y-%m-%d %H:%M:%S"
-        return f"{local.strftime(pattern)} {local.tzname()}"
+        if local.microsecond:
+            text = local.strftime("%Y-%m-%d %H:%M:%S") + f".{local.microsecond // 1000:03d}"
+        elif local.second:
+            text = local.strftime("%Y-%m-%d %H:%M:%S")
+        else:
+            text = local.strftime("%Y-%m-%d %H:%M")
+        return f"{text} {local.tzname()}"
 
 
 DEFAULT_CLOCK = WorkingDayClock()
 
 
-def _require_aware(moment: object) -> None:
+def require_aware(moment: object) -> None:
     if not isinstance(moment, dt.datetime):
         raise TypeError(f"expected an aware datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
