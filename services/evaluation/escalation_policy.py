@@ -53,6 +53,7 @@ __all__ = [
     "reached_level",
     "seconds_policy",
     "steps_due",
+    "steps_pending",
 ]
 
 
@@ -388,6 +389,13 @@ def steps_due(plan: list[PlannedStep], now: dt.datetime) -> list[PlannedStep]:
     """The planned steps whose time has come at ``now`` (fire_at <= now)."""
     require_aware(now)
     return [s for s in plan if s.fire_at <= now]
+
+
+def steps_pending(plan: list[PlannedStep], now: dt.datetime) -> list[PlannedStep]:
+    """The planned steps still to come at ``now`` (fire_at > now): the timers to set
+    after (re)planning, e.g. when an approved extension moves the due date."""
+    require_aware(now)
+    return [s for s in plan if s.fire_at > now]
 
 
 def reached_level(plan: list[PlannedStep], now: dt.datetime) -> int | None:

@@ -42,6 +42,7 @@ import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "CalendarSnapshot",
     "CalendarSource",
     "DEFAULT_CLOCK",
     "DEFAULT_SCHEDULE_DIR",
@@ -115,7 +116,7 @@ class OfficialSchedule(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    year: Annotated[int, Field(ge=1949, le=9998)]
+    year: Annotated[int, Field(ge=1949, le=9999)]
     holidays: tuple[ScheduledHoliday, ...] = ()
     make_up_workdays: tuple[MakeUpWorkday, ...] = ()
     source: str | None = Field(
@@ -273,6 +274,15 @@ class DayStatus(BaseModel):
     provisional: bool
 
 
+class CalendarSnapshot(BaseModel):
+    """An ``OfficialCalendar`` as JSON-serialisable data (see ``OfficialCalendar.snapshot``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schedules: tuple[OfficialSchedule, ...] = ()
+    use_package: bool = False
+
+
 class OfficialCalendar:
     """Working days of the official Chinese calendar.
 
@@ -308,6 +318,26 @@ class OfficialCalendar:
         schedules = dict(self._schedules)
         schedules[schedule.year] = schedule
         return OfficialCalendar(schedules.values(), use_package=self._use_package)
+
+    def snapshot(self, years: Iterable[int] = ()) -> CalendarSnapshot:
+        """This calendar as plain data, for a Temporal workflow input.
+
+        The package's data for ``years`` is pinned as schedules and the snapshot does not
+        use the package, so a calendar rebuilt from it answers the same after the package
+        is upgraded (workflow replays must not change).  Years neither loaded nor pinned
+        fall back to Monday-Friday, provisional, in the rebuilt calendar.
+        """
+        schedules = dict(self._schedules)
+        for year in years:
+            if year not in schedules and self.source_for_year(year) is CalendarSource.chinese_calendar:
+                schedules[year] = OfficialSchedule.from_package(year)
+        return CalendarSnapshot(
+            schedules=tuple(schedules[y] for y in sorted(schedules)), use_package=False
+        )
+
+    @classmethod
+    def from_snapshot(cls, snapshot: CalendarSnapshot) -> OfficialCalendar:
+        return cls(snapshot.schedules, use_package=snapshot.use_package)
 
     @property
     def schedules(self) -> tuple[OfficialSchedule, ...]:

@@ -23,6 +23,7 @@ from services.evaluation.escalation_policy import (
     reached_level,
     seconds_policy,
     steps_due,
+    steps_pending,
 )
 from services.evaluation.working_days import (
     OfficialCalendar,
@@ -294,6 +295,10 @@ def test_steps_due_and_reached_level() -> None:
         "committee_supervision",
     ]
     assert reached_level(plan, due + dt.timedelta(days=1)) == 4
+    assert [s.name.value for s in steps_pending(plan, due + dt.timedelta(seconds=10))] == [
+        "meeting_supervision",
+        "circulated_notice",
+    ]
 
 
 # --------------------------------------------------------------------------- progress reports, reopenings

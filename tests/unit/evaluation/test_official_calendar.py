@@ -364,3 +364,20 @@ def test_working_day_deadline() -> None:
     provisional = working_day_deadline(D(2031, 9, 30), 1, CALENDAR)
     assert provisional.provisional
     assert "provisional" in provisional.summary and "2031" in provisional.summary
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def test_snapshot_pins_package_years_as_data() -> None:
+    calendar = CALENDAR.with_schedule(schedule_2031())
+    snapshot = calendar.snapshot(years=[2025, 2026, UNKNOWN_YEAR - 1])
+    assert [s.year for s in snapshot.schedules] == [2025, 2026, 2031]
+    assert not snapshot.use_package
+    restored = OfficialCalendar.from_snapshot(type(snapshot).model_validate_json(snapshot.model_dump_json()))
+    assert not restored.uses_package
+    assert add_working_days(D(2025, 9, 30), 1, restored).date == D(2025, 10, 9)
+    assert add_working_days(D(2031, 9, 30), 1, restored).date == D(2031, 10, 8)
+    # Not pinned, not loaded: provisional in the restored calendar.
+    assert restored.is_provisional_year(2024)
+    assert restored.is_provisional_year(UNKNOWN_YEAR - 1)
