@@ -475,18 +475,29 @@ def working_days_between(a: dt.date, b: dt.date, calendar: OfficialCalendar) -> 
 # --------------------------------------------------------------------------- clock
 
 
-# China has had no daylight saving time since 1991, so a fixed UTC+8 is exact for every
-# date this system handles; used only where the tz database is missing (slim images).
+# China has had no daylight saving time since 1991, so a fixed UTC+8 named CST is exact
+# for every date this system handles.  It is used for the China zones instead of
+# ZoneInfo on purpose: Temporal's workflow sandbox hands out a restricted proxy for
+# ZoneInfo that datetime refuses ("tzinfo argument must be ... tzinfo subclass"), and
+# slim container images may lack the tz database.  Workflow code can therefore call
+# plan_ladder directly with the default clock.
 _CHINA_FIXED = dt.timezone(dt.timedelta(hours=8), "CST")
+_FIXED_ZONES: dict[str, dt.tzinfo] = {
+    "Asia/Shanghai": _CHINA_FIXED,
+    "Asia/Chongqing": _CHINA_FIXED,
+    "PRC": _CHINA_FIXED,
+    "UTC": dt.timezone.utc,
+    "Etc/UTC": dt.timezone.utc,
+}
 
 
 def _zone(name: str) -> dt.tzinfo:
-    try:
-        return ZoneInfo(name)
-    except ZoneInfoNotFoundError:
-        if name in ("Asia/Shanghai", "Asia/Chongqing", "PRC"):
-            return _CHINA_FIXED
-        raise
+    fixed = _FIXED_ZONES.get(name)
+    if fixed is not None:
+        return fixed
+    # Other zones (never the default) need the tz database; in Temporal workflow code
+    # they only work with zoneinfo passed through the sandbox.
+    return ZoneInfo(name)
 
 
 class WorkingDayClock(BaseModel):

@@ -381,3 +381,13 @@ def test_snapshot_pins_package_years_as_data() -> None:
     # Not pinned, not loaded: provisional in the restored calendar.
     assert restored.is_provisional_year(2024)
     assert restored.is_provisional_year(UNKNOWN_YEAR - 1)
+
+
+def test_default_clock_does_not_need_zoneinfo() -> None:
+    # Temporal's workflow sandbox proxies ZoneInfo and datetime then refuses it; the
+    # China zone is a fixed UTC+8 (no DST since 1991), so workflow code can plan.
+    assert isinstance(DEFAULT_CLOCK.tz, dt.timezone)
+    assert DEFAULT_CLOCK.tz.utcoffset(None) == dt.timedelta(hours=8)
+    # Other zones still work where the tz database exists.
+    tokyo = WorkingDayClock(timezone="Asia/Tokyo")
+    assert tokyo.end_of_working_day(D(2025, 10, 9)) == dt.datetime(2025, 10, 9, 8, 30, tzinfo=UTC)
