@@ -164,17 +164,12 @@ class OfficialSchedule(BaseModel):
             raise ValueError(f"{day.isoformat()} is not in the {self.year} schedule")
         if any(m.date == day for m in self.make_up_workdays):
             return True
-        if any(h.date == day for h in self.holidays):
-            return False
-        return day.weekday() < 5
+        return day.weekday() < 5 and all(h.date != day for h in self.holidays)
 
     def name_of(self, day: dt.date) -> str | None:
-        for h in self.holidays:
-            if h.date == day:
-                return h.name
-        for m in self.make_up_workdays:
-            if m.date == day:
-                return m.name
+        for entry in (*self.holidays, *self.make_up_workdays):
+            if entry.date == day:
+                return entry.name
         return None
 
     @classmethod
@@ -302,6 +297,11 @@ class OfficialCalendar:
                 raise ValueError(f"more than one official schedule for {schedule.year}")
             by_year[schedule.year] = schedule
         self._schedules = by_year
+        # Lookup tables built once: the arithmetic asks about every day it walks over.
+        # (Built here, not cached on the schedule, because model_copy(update=...) would
+        # carry a stale cache along.)
+        self._days_off = {h.date for s in by_year.values() for h in s.holidays}
+        self._make_up = {m.date for s in by_year.values() for m in s.make_up_workdays}
         # use_package=False gives a calendar that depends only on the data passed in,
         # e.g. for workflow code that must replay identically after a package upgrade.
         self._use_package = use_package
@@ -361,7 +361,9 @@ class OfficialCalendar:
         _require_date(day)
         source = self.source_for_year(day.year)
         if source is CalendarSource.official_schedule:
-            return self._schedules[day.year].is_workday(day)
+            if day in self._make_up:
+                return True
+            return day.weekday() < 5 and day not in self._days_off
         if source is CalendarSource.chinese_calendar:
             return _package_is_workday(day)
         return day.weekday() < 5
