@@ -243,12 +243,17 @@ def test_schedule_takes_precedence_over_the_package() -> None:
     assert add_working_days(D(2025, 10, 11), 1, calendar).date == D(2025, 10, 14)
 
 
-def test_package_export_matches_the_package() -> None:
-    calendar = OfficialCalendar([OfficialSchedule.from_package(2025)], use_package=False)
-    day = D(2025, 1, 1)
-    while day.year == 2025:
-        assert calendar.is_workday(day) == chinese_calendar.is_workday(day), day
-        day += dt.timedelta(days=1)
+def test_package_export_matches_the_package_for_every_year_it_knows() -> None:
+    first_year = min(chinese_calendar.holidays).year
+    for year in range(first_year, LAST_PACKAGE_YEAR + 1):
+        schedule = OfficialSchedule.from_package(year)  # also validates the package data
+        calendar = OfficialCalendar([schedule], use_package=False)
+        day = D(year, 1, 1)
+        while day.year == year:
+            expected = chinese_calendar.is_workday(day)
+            assert calendar.is_workday(day) == expected, day
+            assert schedule.is_workday(day) == expected, day
+            day += dt.timedelta(days=1)
     with pytest.raises(ValueError, match="no data"):
         OfficialSchedule.from_package(UNKNOWN_YEAR)
 
