@@ -1,29 +1,8 @@
-"""Evaluation's records. Walking skeleton: consultation events."""
+"""Every evaluation model, imported so Alembic sees the whole schema."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from .base import Base
+from .events.models import ConsultationEvent
 
-from sqlalchemy import JSON, Integer, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from services.common.db import UTCDateTime, new_metadata, utcnow
-
-
-class Base(DeclarativeBase):
-    metadata = new_metadata()
-
-
-class ConsultationEvent(Base):
-    """Something that happened to a consultation, recorded once per event_key."""
-
-    __tablename__ = "consultation_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # The idempotency key the workflow's activity sends: a retry finds this row.
-    event_key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(60), index=True)
-    topic_id: Mapped[int] = mapped_column(Integer, index=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+__all__ = ["Base", "ConsultationEvent"]
