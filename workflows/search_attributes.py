@@ -18,6 +18,9 @@ ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 PLAN_YEAR = SearchAttributeKey.for_int("PlanYear")
 DUE_TIME = SearchAttributeKey.for_datetime("DueTime")
 OVERDUE = SearchAttributeKey.for_bool("Overdue")
+# True while a deadline rests on a Monday–Friday guess (the official schedule of its
+# year is not known yet); loading the schedule recomputes these.
+DEADLINE_PROVISIONAL = SearchAttributeKey.for_bool("DeadlineProvisional")
 
 ALL_KEYS = (
     CONSULTATION_STAGE,
@@ -29,6 +32,7 @@ ALL_KEYS = (
     PLAN_YEAR,
     DUE_TIME,
     OVERDUE,
+    DEADLINE_PROVISIONAL,
 )
 
 # Names the `temporal` CLI and the server use for each indexed value type.

@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
-from .db import ensure_sqlite_folder
+from .db import UTCDateTime, ensure_sqlite_folder
 from .settings import SERVICE_NAMES, ServiceName, Settings
 
 _SERVICES_DIR = Path(__file__).resolve().parent.parent
@@ -39,6 +39,13 @@ def upgrade_all(settings: Settings, services: tuple[ServiceName, ...] = SERVICE_
         upgrade(service, settings.database_url(service))
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations name plain SQLAlchemy types, so they never import application code.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations(target_metadata: MetaData) -> None:
     """Body of every service's migrations/env.py."""
     cfg = context.config
@@ -51,7 +58,9 @@ def run_migrations(target_metadata: MetaData) -> None:
 
     def do_run(connection: Connection) -> None:
         # render_as_batch: SQLite can only ALTER tables by copying them.
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True, render_item=_render_item
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -1,0 +1,158 @@
+"""Commitment API shapes (承诺、进展、延期、办结、核查、满意度)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.common.types import UTCTimestamp
+
+Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]  # 满意 / 基本满意 / 不满意
+VerificationMeans = Literal[
+    "inspection",  # 委员视察
+    "research_supervision",  # 调研督查
+    "democratic_appraisal",  # 民主测评
+    "meeting_supervision",  # 会议督办
+    "circulated_notice",  # 文件通报
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommitmentCreate(_Strict):
+    consultation_topic_id: int = Field(ge=1)
+    department: str = Field(min_length=1, max_length=60, description="承办单位, e.g. 教育体育局")
+    leader_in_charge: str | None = Field(default=None, max_length=60, description="分管领导")
+    content: str = Field(min_length=1, max_length=2000, description="承诺内容")
+    due_at: UTCTimestamp
+    organiser: str | None = Field(default=None, max_length=60)
+    plan_year: int | None = Field(default=None, ge=2000, le=2100)
+    policy: Literal["production", "seconds"] = Field(
+        default="production",
+        description="production: offsets in working days of the official calendar; "
+        "seconds: the same ladder with one working day = seconds_scale seconds (demos, tests)",
+    )
+    seconds_scale: float = Field(default=1.0, gt=0, le=86400)
+
+
+class CommitmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    consultation_topic_id: int
+    department: str
+    leader_in_charge: str | None
+    content: str
+    organiser: str | None
+    plan_year: int | None
+    original_due_at: datetime
+    due_at: datetime
+    status: str
+    escalation_level: int
+    reopenings: int
+    completed_at: datetime | None
+    closed_at: datetime | None
+    satisfaction: str | None
+    created_at: datetime
+    workflow_id: str
+    policy: dict[str, Any]
+
+
+class CommitmentPage(BaseModel):
+    items: list[CommitmentRead]
+    total: int
+    next_after: int | None
+
+
+class ProgressReportCreate(_Strict):
+    content: str = Field(min_length=1, max_length=5000, description="进展情况")
+    percent_done: int | None = Field(default=None, ge=0, le=100)
+
+
+class ExtensionRequestCreate(_Strict):
+    requested_due_at: UTCTimestamp
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ExtensionDecisionCreate(_Strict):
+    granted: bool
+    new_due_at: UTCTimestamp | None = Field(default=None, description="defaults to the requested date")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CompletionCreate(_Strict):
+    summary: str = Field(min_length=1, max_length=5000, description="办结情况")
+
+
+class VerificationCreate(_Strict):
+    means: VerificationMeans
+    passed: bool
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class SatisfactionCreate(_Strict):
+    rating: Rating
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class ActionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    commitment_id: int
+    kind: str
+    payload: dict[str, Any]
+    actor: str
+    actor_role: str
+    created_at: datetime
+    outcome: str
+    outcome_detail: str | None
+
+
+class EscalationEventCreate(_Strict):
+    commitment_id: int
+    event_key: str = Field(min_length=1, max_length=200)
+    step: str = Field(min_length=1, max_length=40)
+    level: int = Field(ge=0, le=10)
+    generation: int = Field(ge=0)
+    planned_at: UTCTimestamp
+    fired_at: UTCTimestamp
+    summary: str = Field(max_length=300)
+    provisional: bool = False
+
+
+class EscalationEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_key: str
+    commitment_id: int
+    step: str
+    level: int
+    generation: int
+    planned_at: datetime
+    fired_at: datetime
+    provisional: bool
+    summary: str
+
+
+class CommitmentStateUpdate(_Strict):
+    commitment_id: int
+    state_key: str = Field(max_length=300)
+    status: Literal["open", "completed", "verified", "closed"]
+    escalation_level: int = Field(ge=0, le=10)
+    due_at: UTCTimestamp
+    reopenings: int = Field(ge=0)
+    completed_at: UTCTimestamp | None = None
+    closed_at: UTCTimestamp | None = None
+    satisfaction: Rating | None = None
+
+    @model_validator(mode="after")
+    def _closed_has_time(self) -> "CommitmentStateUpdate":
+        if self.status == "closed" and self.closed_at is None:
+            raise ValueError("a closed commitment needs closed_at")
+        return self

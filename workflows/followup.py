@@ -1,0 +1,377 @@
+"""FollowUpWorkflow: one per commitment (承诺), id ``followup-<commitment id>``.
+
+A reminder before the due date; after it the ladder 催办 → 督办 → 会议督办 → 文件通报,
+each rung a durable timer recorded in evaluation. Departments' and committees' actions
+arrive as updates (validated: an action that does not fit the stage is refused and
+changes nothing). The plan (times of every rung, in working days of the official
+calendar or in seconds) is computed in an activity, so replay never depends on the
+calendar package or on the clock. Long follow-ups continue-as-new carrying their state.
+
+Top-level, not a child of ConsultationWorkflow: it outlives a consultation's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from .followup_activities import FollowUpActivities
+    from .followup_types import (
+        CommitmentState,
+        EscalationRecord,
+        FollowUpAction,
+        FollowUpInput,
+        FollowUpPlan,
+        FollowUpStage,
+        FollowUpStatus,
+        PlannedStepData,
+        PlanRequest,
+        ReopenRequest,
+    )
+    from .search_attributes import (
+        CONSULTATION_STAGE,
+        DEADLINE_PROVISIONAL,
+        DEPARTMENT,
+        DUE_TIME,
+        ESCALATION_LEVEL,
+        OVERDUE,
+    )
+
+RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
+_ACTIVITY = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+@workflow.defn
+class FollowUpWorkflow:
+    @workflow.init
+    def __init__(self, params: FollowUpInput) -> None:
+        self._in = params
+        self._stage = params.stage
+        self._due_at = params.due_at
+        self._generation = params.generation
+        self._level = params.level
+        self._reopenings = params.reopenings
+        self._fired = list(params.fired)
+        self._last_progress_at = params.last_progress_at or params.started_at
+        self._last_action_id = params.last_action_id
+        self._completed_at = params.completed_at
+        self._closed_at: str | None = None
+        self._satisfaction: str | None = None
+        self._plan: FollowUpPlan | None = None
+        self._reopen_rated_at: str | None = None
+        self._changed = False
+
+    # ------------------------------------------------------------------ main loop
+    @workflow.run
+    async def run(self, params: FollowUpInput) -> FollowUpStatus:
+        if not self._last_progress_at:
+            self._last_progress_at = _iso(workflow.now())
+        self._publish()
+        await self._sync_state()
+        while self._stage != FollowUpStage.CLOSED:
+            if self._reopen_rated_at is not None:
+                await self._reopen()
+            if self._plan is None:
+                await self._replan()
+            if self._history_is_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._carry())
+            if self._stage == FollowUpStage.OPEN:
+                wake_at, summary = self._next_wake()
+                delay = max((wake_at - workflow.now()).total_seconds(), 0)
+                try:
+                    await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary=summary)
+                except asyncio.TimeoutError:
+                    await self._fire_due()
+            else:
+                await workflow.wait_condition(lambda: self._changed)
+            if self._changed:
+                self._changed = False
+                self._publish()
+                await self._sync_state()
+        await self._sync_state()
+        return self.status()
+
+    def _next_wake(self) -> tuple[datetime, str]:
+        assert self._plan is not None
+        progress_due = _dt(self._plan.next_progress_due)
+        step = self._next_step()
+        if step is not None and _dt(step.fire_at) <= progress_due:
+            return _dt(step.fire_at), step.summary
+        return progress_due, self._plan.next_progress_summary
+
+    def _next_step(self) -> PlannedStepData | None:
+        if self._plan is None:
+            return None
+        for step in self._plan.steps:
+            # The reminder (level 0) belongs before any escalation; higher rungs fire once each.
+            if step.name not in self._fired and (step.level > self._level or step.level == self._level == 0):
+                return step
+        return None
+
+    async def _fire_due(self) -> None:
+        """Record every rung whose time has come, in order, each exactly once."""
+        assert self._plan is not None
+        now = workflow.now()
+        while (step := self._next_step()) is not None and _dt(step.fire_at) <= now:
+            await workflow.execute_activity_method(
+                FollowUpActivities.record_escalation,
+                EscalationRecord(
+                    commitment_id=self._in.commitment_id,
+                    event_key=f"commitment-{self._in.commitment_id}-g{self._generation}-{step.name}",
+                    step=step.name,
+                    level=step.level,
+                    generation=self._generation,
+                    planned_at=step.fire_at,
+                    fired_at=_iso(now),
+                    summary=step.summary,
+                    provisional=step.provisional,
+                ),
+                summary=step.summary,
+                **_ACTIVITY,
+            )
+            self._fired.append(step.name)
+            self._level = max(self._level, step.level)
+            self._changed = True
+        if _dt(self._plan.next_progress_due) <= now:
+            due = self._plan.next_progress_due
+            await workflow.execute_activity_method(
+                FollowUpActivities.record_escalation,
+                EscalationRecord(
+                    commitment_id=self._in.commitment_id,
+                    event_key=f"commitment-{self._in.commitment_id}-progress-missing-{due}",
+                    step="progress_missing",
+                    level=self._level,
+                    generation=self._generation,
+                    planned_at=due,
+                    fired_at=_iso(now),
+                    summary=f"进展报告催报: {self._plan.next_progress_summary}",
+                ),
+                summary="进展报告催报 (progress report missing)",
+                **_ACTIVITY,
+            )
+            # The next report is due one cadence after the one that was missed.
+            self._last_progress_at = due
+            self._plan = None
+            self._changed = True
+
+    async def _replan(self) -> None:
+        self._plan = await workflow.execute_activity_method(
+            FollowUpActivities.plan_follow_up,
+            PlanRequest(
+                commitment_id=self._in.commitment_id,
+                due_at=self._due_at,
+                policy=self._in.policy,
+                progress_since=self._last_progress_at,
+            ),
+            summary=f"plan the ladder from due {self._due_at}",
+            **_ACTIVITY,
+        )
+        self._due_at = self._plan.due_at
+        self._publish()
+
+    async def _reopen(self) -> None:
+        """不满意: handle again with a new due date, or past the allowed reopenings,
+        straight to the top of the ladder."""
+        rated_at = self._reopen_rated_at
+        assert rated_at is not None
+        self._reopen_rated_at = None
+        decision = await workflow.execute_activity_method(
+            FollowUpActivities.decide_reopen,
+            ReopenRequest(
+                commitment_id=self._in.commitment_id,
+                reopenings_so_far=self._reopenings,
+                rated_at=rated_at,
+                policy=self._in.policy,
+            ),
+            summary="不满意: decide the reopening",
+            **_ACTIVITY,
+        )
+        self._generation += 1
+        self._fired = []
+        self._due_at = decision.new_due_at
+        self._stage = FollowUpStage.OPEN
+        self._completed_at = None
+        self._plan = None
+        if decision.action == "reopen":
+            self._reopenings += 1
+            self._level = 0
+        else:
+            await self._replan()
+            assert self._plan is not None
+            top = max(self._plan.steps, key=lambda s: s.level)
+            await workflow.execute_activity_method(
+                FollowUpActivities.record_escalation,
+                EscalationRecord(
+                    commitment_id=self._in.commitment_id,
+                    event_key=f"commitment-{self._in.commitment_id}-g{self._generation}-unsatisfied-top",
+                    step=top.name,
+                    level=top.level,
+                    generation=self._generation,
+                    planned_at=rated_at,
+                    fired_at=_iso(workflow.now()),
+                    summary=decision.summary,
+                ),
+                summary=decision.summary,
+                **_ACTIVITY,
+            )
+            self._level = top.level
+        self._changed = True
+
+    # ------------------------------------------------------------------ actions
+    @workflow.update
+    def apply_action(self, action: FollowUpAction) -> FollowUpStatus:
+        if action.action_id <= self._last_action_id:
+            return self.status()  # delivered before (a redelivery after a crash)
+        self._last_action_id = action.action_id
+        if action.kind == "progress_report":
+            self._last_progress_at = action.at
+            self._plan = None  # the cadence counts from this report
+        elif action.kind == "extension_granted":
+            assert action.new_due_at is not None
+            self._due_at = action.new_due_at
+            self._generation += 1
+            self._fired = []
+            self._level = 0  # the ladder restarts from the new due date
+            self._plan = None
+        elif action.kind == "completion":
+            self._stage = FollowUpStage.COMPLETED
+            self._completed_at = action.at
+        elif action.kind == "verification":
+            self._stage = FollowUpStage.VERIFIED if action.passed else FollowUpStage.OPEN
+            if not action.passed:
+                self._completed_at = None
+        elif action.kind == "satisfaction":
+            self._satisfaction = action.rating
+            if action.rating == "unsatisfied":
+                self._reopen_rated_at = action.at
+            else:
+                self._stage = FollowUpStage.CLOSED
+                self._closed_at = action.at
+        self._changed = True
+        return self.status()
+
+    @apply_action.validator
+    def _validate_action(self, action: FollowUpAction) -> None:
+        if action.action_id <= self._last_action_id:
+            return
+        expected = {
+            "progress_report": FollowUpStage.OPEN,
+            "extension_granted": FollowUpStage.OPEN,
+            "completion": FollowUpStage.OPEN,
+            "verification": FollowUpStage.COMPLETED,
+            "satisfaction": FollowUpStage.VERIFIED,
+        }
+        if action.kind not in expected:
+            raise ValueError(f"unknown action kind '{action.kind}'")
+        if self._reopen_rated_at is not None or self._stage != expected[action.kind]:
+            raise ValueError(
+                f"{action.kind} does not fit the commitment's stage '{self._stage}' "
+                f"(it needs '{expected[action.kind]}')"
+            )
+        if action.kind == "extension_granted":
+            if not action.new_due_at or _dt(action.new_due_at) <= _dt(self._due_at):
+                raise ValueError(f"an extension must move the due date later than {self._due_at}")
+        if action.kind == "verification" and action.passed is None:
+            raise ValueError("a verification must say whether it passed")
+        if action.kind == "satisfaction" and action.rating not in RATINGS:
+            raise ValueError(f"rating must be one of {', '.join(RATINGS)}")
+
+    @workflow.signal
+    def calendar_changed(self) -> None:
+        """Staff loaded an official schedule: provisional deadlines are recomputed."""
+        if self._plan is not None and self._plan.provisional:
+            self._plan = None
+            self._changed = True
+
+    @workflow.query
+    def status(self) -> FollowUpStatus:
+        step = self._next_step() if self._stage == FollowUpStage.OPEN else None
+        return FollowUpStatus(
+            commitment_id=self._in.commitment_id,
+            stage=self._stage,
+            due_at=self._due_at,
+            level=self._level,
+            generation=self._generation,
+            reopenings=self._reopenings,
+            fired=list(self._fired),
+            next_step=step.name if step else None,
+            next_fire_at=step.fire_at if step else None,
+            provisional=bool(self._plan and self._plan.provisional),
+        )
+
+    # ------------------------------------------------------------------ visibility
+    def _publish(self) -> None:
+        overdue = self._stage == FollowUpStage.OPEN and workflow.now() > _dt(self._due_at)
+        workflow.upsert_search_attributes(
+            [
+                CONSULTATION_STAGE.value_set(self._stage),
+                DEPARTMENT.value_set(self._in.department),
+                ESCALATION_LEVEL.value_set(self._level),
+                DUE_TIME.value_set(_dt(self._due_at)),
+                OVERDUE.value_set(overdue),
+                DEADLINE_PROVISIONAL.value_set(bool(self._plan and self._plan.provisional)),
+            ]
+        )
+        step = self._next_step() if self._stage == FollowUpStage.OPEN else None
+        lines = [
+            f"**承诺 #{self._in.commitment_id}** · {self._in.department}",
+            f"- stage: {self._stage}; escalation level: {self._level}; reopenings: {self._reopenings}",
+            f"- due: {self._due_at}" + (" (provisional)" if self._plan and self._plan.provisional else ""),
+            f"- fired this round: {', '.join(self._fired) or 'none'}",
+            f"- next: {step.summary if step else 'nothing scheduled'}",
+        ]
+        workflow.set_current_details("\n".join(lines))
+
+    async def _sync_state(self) -> None:
+        state = CommitmentState(
+            commitment_id=self._in.commitment_id,
+            state_key=f"{self._stage}:{self._level}:{self._generation}:{self._reopenings}:{self._due_at}",
+            status=self._stage,
+            escalation_level=self._level,
+            due_at=self._due_at,
+            reopenings=self._reopenings,
+            completed_at=self._completed_at,
+            closed_at=self._closed_at,
+            satisfaction=self._satisfaction,
+        )
+        await workflow.execute_activity_method(
+            FollowUpActivities.sync_commitment_state, state, summary=f"evaluation: stage {self._stage}", **_ACTIVITY
+        )
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > self._in.history_limit
+
+    def _carry(self) -> FollowUpInput:
+        return FollowUpInput(
+            commitment_id=self._in.commitment_id,
+            department=self._in.department,
+            due_at=self._due_at,
+            policy=self._in.policy,
+            started_at=self._in.started_at,
+            stage=self._stage,
+            generation=self._generation,
+            level=self._level,
+            reopenings=self._reopenings,
+            fired=list(self._fired),
+            last_progress_at=self._last_progress_at,
+            last_action_id=self._last_action_id,
+            completed_at=self._completed_at,
+            history_limit=self._in.history_limit,
+        )

@@ -1,0 +1,93 @@
+"""Activities of FollowUpWorkflow: deadline arithmetic and records in evaluation.
+
+Planning runs here, not in the workflow, because it reads the calendar package and the
+official schedules staff loaded into evaluation: a replay must not depend on either.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from services.common.service_client import ServiceCallError, ServiceClient
+from services.evaluation.escalation_policy import (
+    EscalationPolicy,
+    decide_after_unsatisfied,
+    next_progress_report_due,
+    plan_ladder,
+)
+from services.evaluation.working_days import OfficialCalendar, OfficialSchedule
+
+from .followup_types import (
+    CommitmentState,
+    EscalationRecord,
+    FollowUpPlan,
+    PlannedStepData,
+    PlanRequest,
+    ReopenDecision,
+    ReopenRequest,
+)
+
+
+class FollowUpActivities:
+    def __init__(self, services: ServiceClient) -> None:
+        self._services = services
+
+    async def _calendar(self) -> OfficialCalendar:
+        schedules = await self._services.get_json("evaluation", "/calendar/schedules")
+        return OfficialCalendar([OfficialSchedule.model_validate(s) for s in schedules["items"]])
+
+    async def _call(self, method: str, path: str, body: Any, key: str) -> Any:
+        try:
+            return await self._services.request("evaluation", method, path, json=body, idempotency_key=key)
+        except ServiceCallError as exc:
+            raise ApplicationError(str(exc), type="ServiceRefused", non_retryable=not exc.retryable) from exc
+
+    @activity.defn
+    async def plan_follow_up(self, request: PlanRequest) -> FollowUpPlan:
+        policy = EscalationPolicy.model_validate(request.policy)
+        calendar = await self._calendar()
+        due = datetime.fromisoformat(request.due_at)
+        steps = plan_ladder(due, policy, calendar)
+        progress = next_progress_report_due(datetime.fromisoformat(request.progress_since), policy, calendar)
+        return FollowUpPlan(
+            due_at=request.due_at,
+            steps=[
+                PlannedStepData(
+                    name=str(s.name), level=s.level, fire_at=s.fire_at.isoformat(), summary=s.summary,
+                    provisional=s.provisional,
+                )
+                for s in steps
+            ],
+            next_progress_due=progress.at.isoformat(),
+            next_progress_summary=progress.summary,
+            provisional=any(s.provisional for s in steps) or progress.provisional,
+        )
+
+    @activity.defn
+    async def decide_reopen(self, request: ReopenRequest) -> ReopenDecision:
+        policy = EscalationPolicy.model_validate(request.policy)
+        calendar = await self._calendar()
+        rated_at = datetime.fromisoformat(request.rated_at)
+        decision = decide_after_unsatisfied(request.reopenings_so_far, rated_at, policy, calendar)
+        if decision.new_due is not None:
+            return ReopenDecision(action=decision.action, new_due_at=decision.new_due.at.isoformat(), summary=decision.summary)
+        # At the top of the ladder the department must still act: it gets the same
+        # handling period as a reopening.
+        period = decide_after_unsatisfied(0, rated_at, policy.model_copy(update={"max_reopenings": 1}), calendar)
+        assert period.new_due is not None
+        return ReopenDecision(action=decision.action, new_due_at=period.new_due.at.isoformat(), summary=decision.summary)
+
+    @activity.defn
+    async def record_escalation(self, record: EscalationRecord) -> int:
+        body = await self._call(
+            "POST", f"/commitments/{record.commitment_id}/escalation-events", record.__dict__, record.event_key
+        )
+        return int(body["id"])
+
+    @activity.defn
+    async def sync_commitment_state(self, state: CommitmentState) -> None:
+        await self._call("PUT", f"/commitments/{state.commitment_id}/state", state.__dict__, state.state_key)

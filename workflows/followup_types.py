@@ -1,0 +1,136 @@
+"""Inputs and results shared by FollowUpWorkflow, its activities and evaluation.
+
+Ids, vocabulary values and times only: no personal data travels in a workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def followup_workflow_id(commitment_id: int) -> str:
+    return f"followup-{commitment_id}"
+
+
+class FollowUpStage:
+    OPEN = "open"  # being handled; the ladder runs
+    COMPLETED = "completed"  # department reported completion; awaiting verification
+    VERIFIED = "verified"  # verified; awaiting the satisfaction rating
+    CLOSED = "closed"
+
+
+@dataclass
+class PlannedStepData:
+    name: str
+    level: int
+    fire_at: str  # ISO 8601 UTC
+    summary: str
+    provisional: bool = False
+
+
+@dataclass
+class FollowUpPlan:
+    due_at: str
+    steps: list[PlannedStepData]
+    next_progress_due: str
+    next_progress_summary: str
+    provisional: bool
+
+
+@dataclass
+class PlanRequest:
+    commitment_id: int
+    due_at: str
+    policy: dict[str, Any]
+    progress_since: str  # last progress report (or the start): the cadence counts from it
+
+
+@dataclass
+class ReopenRequest:
+    commitment_id: int
+    reopenings_so_far: int
+    rated_at: str
+    policy: dict[str, Any]
+
+
+@dataclass
+class ReopenDecision:
+    action: str  # reopen | escalate_to_top
+    new_due_at: str
+    summary: str
+
+
+@dataclass
+class EscalationRecord:
+    commitment_id: int
+    event_key: str  # idempotency key: one record per (commitment, generation, step)
+    step: str
+    level: int
+    generation: int
+    planned_at: str
+    fired_at: str
+    summary: str
+    provisional: bool = False
+
+
+@dataclass
+class CommitmentState:
+    """What evaluation mirrors of the workflow, so listings need no Temporal call."""
+
+    commitment_id: int
+    state_key: str  # idempotency key
+    status: str
+    escalation_level: int
+    due_at: str
+    reopenings: int
+    completed_at: str | None = None
+    closed_at: str | None = None
+    satisfaction: str | None = None
+
+
+@dataclass
+class FollowUpInput:
+    commitment_id: int
+    department: str
+    due_at: str
+    policy: dict[str, Any]
+    started_at: str = ""
+    # Carried across continue-as-new:
+    stage: str = FollowUpStage.OPEN
+    generation: int = 0
+    level: int = 0
+    reopenings: int = 0
+    fired: list[str] = field(default_factory=list)
+    last_progress_at: str = ""
+    last_action_id: int = 0
+    completed_at: str | None = None
+    # Continue-as-new after this many history events (the server's own suggestion
+    # comes far later); small in tests to exercise it.
+    history_limit: int = 2000
+
+
+@dataclass
+class FollowUpAction:
+    """An action stored in evaluation (commitment_actions row), delivered as an update."""
+
+    action_id: int
+    kind: str  # progress_report | extension_granted | completion | verification | satisfaction
+    at: str  # ISO 8601 UTC, when it was recorded
+    new_due_at: str | None = None  # extension_granted
+    passed: bool | None = None  # verification
+    rating: str | None = None  # satisfaction: satisfied | basically_satisfied | unsatisfied
+
+
+@dataclass
+class FollowUpStatus:
+    commitment_id: int
+    stage: str
+    due_at: str
+    level: int
+    generation: int
+    reopenings: int
+    fired: list[str]
+    next_step: str | None
+    next_fire_at: str | None
+    provisional: bool
