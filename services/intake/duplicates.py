@@ -344,24 +344,30 @@ class DuplicateMatch:
 class DuplicateIndex:
     """In-memory index of topics for near-duplicate queries.
 
-    The county has thousands of topics, not millions: a query scans all
-    signatures as one numpy comparison (~1 ms per 10,000 topics, see
-    bench/duplicates_benchmark.py), which cannot miss a candidate the way LSH
-    banding can, and is exact where the texts are known.
+    The county has thousands of topics, not millions: a query compares the
+    new signature with all stored ones in one numpy operation (about a
+    millisecond per 10,000 topics, see bench/duplicates_benchmark.py).  Unlike
+    LSH banding this cannot miss a candidate, which matters at the low
+    similarity threshold paraphrases need.  Candidates are then confirmed with
+    the exact similarity where the texts' shingles are known.
 
     ``add(topic_id, text)`` keeps the shingles for exact confirmation;
     ``add_signature(topic_id, sig)`` rebuilds from stored signatures only
-    (the estimate is used for those).
+    (the MinHash estimate is used for those).  Not thread-safe: the service
+    owns one index per process and serialises writes.
     """
+
+    _INITIAL_CAPACITY = 256
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, *, gazetteer: Sequence[str] = DEFAULT_GAZETTEER) -> None:
         self.threshold = threshold
         self.gazetteer = tuple(gazetteer)
-        self._ids: list[Hashable] = []
         self._pos: dict[Hashable, int] = {}
-        self._sigs: list[TopicSignature] = []
-        self._shingles: list[frozenset[str] | None] = []
-        self._matrix: np.ndarray | None = None  # rows = hash values, rebuilt lazily
+        self._rows: list[tuple[Hashable, TopicSignature, frozenset[str] | None] | None] = []
+        # Row-aligned arrays, grown by doubling so that an add does not copy
+        # the whole index.  A removed row keeps its slot with size 0.
+        self._hashes = np.zeros((self._INITIAL_CAPACITY, NUM_PERM), dtype=np.uint32)
+        self._sizes = np.zeros(self._INITIAL_CAPACITY, dtype=np.float64)
 
     def __len__(self) -> int:
         return len(self._pos)
@@ -369,18 +375,25 @@ class DuplicateIndex:
     def __contains__(self, topic_id: Hashable) -> bool:
         return topic_id in self._pos
 
+    def topic_ids(self) -> list[Hashable]:
+        """Indexed topic ids in insertion order."""
+        return [row[0] for row in self._rows if row is not None]
+
     def signature_of(self, topic_id: Hashable) -> TopicSignature:
-        return self._sigs[self._pos[topic_id]]
+        row = self._rows[self._pos[topic_id]]
+        assert row is not None
+        return row[1]
 
     def add(self, topic_id: Hashable, text: object) -> TopicSignature:
         """Index ``text`` under ``topic_id`` (replacing an earlier entry) and
-        return its signature for the caller to store."""
+        return its signature for the caller to store with the topic."""
         sh = shingles(text)
         sig = _signature_from_shingles(sh, places(text, self.gazetteer))
         self._put(topic_id, sig, sh)
         return sig
 
     def add_signature(self, topic_id: Hashable, sig: TopicSignature) -> None:
+        """Index a stored signature (rebuilding the index at service start)."""
         self._put(topic_id, sig, None)
 
     def remove(self, topic_id: Hashable) -> None:
@@ -388,76 +401,70 @@ class DuplicateIndex:
         idx = self._pos.pop(topic_id, None)
         if idx is None:
             return
-        # Tombstone; compact when a third of the rows are dead.
-        self._ids[idx] = None
-        self._shingles[idx] = None
-        if len(self._ids) > 3 * max(1, len(self._pos)) // 2:
+        self._rows[idx] = None
+        self._sizes[idx] = 0.0
+        if len(self._rows) >= 64 and len(self._pos) < len(self._rows) // 2:
             self._compact()
-        self._matrix = None
 
     def _put(self, topic_id: Hashable, sig: TopicSignature, sh: frozenset[str] | None) -> None:
         if len(sig.hashvalues) != NUM_PERM:
             raise ValueError(f"signature has {len(sig.hashvalues)} values, expected {NUM_PERM}")
         if topic_id in self._pos:
             self.remove(topic_id)
-        self._pos[topic_id] = len(self._ids)
-        self._ids.append(topic_id)
-        self._sigs.append(sig)
-        self._shingles.append(sh)
-        self._matrix = None
+        n = len(self._rows)
+        if n == len(self._sizes):
+            self._hashes = np.concatenate([self._hashes, np.zeros_like(self._hashes)])
+            self._sizes = np.concatenate([self._sizes, np.zeros_like(self._sizes)])
+        self._hashes[n] = np.asarray(sig.hashvalues, dtype=np.uint32)
+        self._sizes[n] = float(sig.size)
+        self._rows.append((topic_id, sig, sh))
+        self._pos[topic_id] = n
 
     def _compact(self) -> None:
-        live = [i for i, t in enumerate(self._ids) if t is not None and t in self._pos and self._pos[t] == i]
-        self._ids = [self._ids[i] for i in live]
-        self._sigs = [self._sigs[i] for i in live]
-        self._shingles = [self._shingles[i] for i in live]
-        self._pos = {t: i for i, t in enumerate(self._ids)}
-
-    def _hash_matrix(self) -> np.ndarray:
-        if self._matrix is None:
-            if self._sigs:
-                self._matrix = np.asarray([s.hashvalues for s in self._sigs], dtype=np.uint32)
-            else:
-                self._matrix = np.empty((0, NUM_PERM), dtype=np.uint32)
-        return self._matrix
+        live = [i for i, row in enumerate(self._rows) if row is not None]
+        capacity = max(self._INITIAL_CAPACITY, 2 * len(live))
+        hashes = np.zeros((capacity, NUM_PERM), dtype=np.uint32)
+        sizes = np.zeros(capacity, dtype=np.float64)
+        hashes[: len(live)] = self._hashes[live]
+        sizes[: len(live)] = self._sizes[live]
+        self._hashes, self._sizes = hashes, sizes
+        self._rows = [self._rows[i] for i in live]
+        self._pos = {row[0]: i for i, row in enumerate(self._rows) if row is not None}
 
     def query(self, text: object, *, threshold: float | None = None, limit: int | None = None) -> list[tuple[Hashable, float]]:
         """Topics similar to ``text`` at or above the threshold, most similar
-        first (ties by insertion order), as ``(topic_id, similarity)``."""
+        first (ties in insertion order), as ``(topic_id, similarity)``."""
         return [m.as_tuple() for m in self.matches(text, threshold=threshold, limit=limit)]
 
     def matches(self, text: object, *, threshold: float | None = None, limit: int | None = None) -> list[DuplicateMatch]:
+        """Like :meth:`query`, as :class:`DuplicateMatch` objects."""
         thr = self.threshold if threshold is None else threshold
         sh = shingles(text)
+        n = len(self._rows)
         if not sh or not self._pos:
             return []
         pl = places(text, self.gazetteer)
         sig = _signature_from_shingles(sh, pl)
-        matrix = self._hash_matrix()
-        est_j = (matrix == np.asarray(sig.hashvalues, dtype=np.uint32)).mean(axis=1)
-        sizes = np.asarray([s.size for s in self._sigs], dtype=np.float64)
-        inter = np.minimum(est_j * (sizes + len(sh)) / (1.0 + est_j), np.minimum(sizes, len(sh)))
-        jac = np.where(sizes > 0, est_j, 0.0)
-        overlap = np.where(sizes > 0, inter / np.maximum(1.0, np.minimum(sizes, len(sh))), 0.0)
-        estimate = 0.5 * (jac + overlap)
-        # Candidates with margin for MinHash error (std ~0.04 at 128 perms);
-        # survivors are confirmed exactly when their shingles are known.
-        candidates = np.nonzero(estimate >= thr - 0.15)[0]
+        size = float(len(sh))
+        est_j = (self._hashes[:n] == np.asarray(sig.hashvalues, dtype=np.uint32)).mean(axis=1)
+        sizes = self._sizes[:n]
+        smaller = np.maximum(1.0, np.minimum(sizes, size))
+        inter = np.minimum(est_j * (sizes + size) / (1.0 + est_j), smaller)
+        estimate = np.where(sizes > 0, 0.5 * (est_j + inter / smaller), 0.0)
+        # Margin for MinHash error (std ~0.03 around these values at 128
+        # permutations); survivors are confirmed exactly where possible.
+        candidates = np.nonzero(estimate >= thr - 0.1)[0]
         found: list[tuple[float, int, Hashable]] = []
         for i in candidates:
-            topic_id = self._ids[i]
-            if topic_id is None or self._pos.get(topic_id) != i:
+            row = self._rows[int(i)]
+            if row is None:
                 continue
-            stored = self._sigs[i]
-            other = self._shingles[i]
-            if other is not None:
-                base = _combine(len(sh & other), len(sh), len(other))
-            else:
-                base = float(estimate[i])
+            topic_id, stored, other = row
+            base = _combine(len(sh & other), len(sh), len(other)) if other is not None else float(estimate[i])
             score = round(base * _place_factor(pl, stored.places), 6)
             if score >= thr:
                 found.append((-score, int(i), topic_id))
-        found.sort()
+        found.sort(key=lambda f: (f[0], f[1]))
         if limit is not None:
             found = found[:limit]
         return [DuplicateMatch(-neg, tid) for neg, _i, tid in found]
