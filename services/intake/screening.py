@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.common.text import detect_garbled, is_cjk, normalise_for_matching
+from services.common.text import detect_garbled, is_cjk, normalise_for_matching, repair_mojibake
 
 __all__ = [
     "ADULT_TERMS",
@@ -75,6 +75,10 @@ class ScreeningResult:
     verdict: Verdict
     spam_score: float
     reasons: tuple[ScreeningReason, ...] = field(default_factory=tuple)
+    # When text/title is mojibake that a strict byte round-trip recovers, the
+    # recovered version, for the moderator to confirm (never applied silently).
+    repaired_text: str | None = None
+    repaired_title: str | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -303,7 +307,10 @@ def _screen(text: object, title: object) -> ScreeningResult:
         reasons.append(rep)
 
     garbled = detect_garbled(raw)
+    repaired_text = repaired_title = None
     if garbled.is_garbled:
+        repaired_text = repair_mojibake(_as_str(text))
+        repaired_title = repair_mojibake(_as_str(title))
         reasons.append(ScreeningReason("garbled", round(max(0.55, garbled.score * 0.9), 3), ",".join(garbled.reasons)))
 
     # Advertising with no Chinese at all in a Chinese county's column is odd;
@@ -314,7 +321,8 @@ def _screen(text: object, title: object) -> ScreeningResult:
     score = round(_combine(r.weight for r in reasons), 4)
     verdict: Verdict = "moderate" if score >= MODERATION_THRESHOLD else "accept"
     reasons.sort(key=lambda r: (-r.weight, r.code))
-    return ScreeningResult(verdict=verdict, spam_score=score, reasons=tuple(reasons))
+    return ScreeningResult(verdict=verdict, spam_score=score, reasons=tuple(reasons),
+                            repaired_text=repaired_text, repaired_title=repaired_title)
 
 
 # --------------------------------------------------------------------------- #

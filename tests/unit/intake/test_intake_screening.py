@@ -128,3 +128,24 @@ def test_flood_window_ignores_future_and_old_timestamps() -> None:
     recent = [T0 - timedelta(days=1), T0 + timedelta(minutes=1), T0 - timedelta(minutes=1)]
     assert not window.exceeds(recent, T0)
     assert window.exceeds(recent + [T0 - timedelta(minutes=2)], T0)
+
+
+def test_garbled_submission_is_moderated_with_repair_offered() -> None:
+    original = "县城公办幼儿园学位严重不足，希望增加"
+    garbled = original.encode("utf-8").decode("gbk", errors="replace")
+    result = screen_submission(garbled, title="幼儿园".encode("utf-8").decode("latin-1"))
+    assert result.verdict == "moderate" and "garbled" in result.codes
+    assert result.repaired_title == "幼儿园"
+    assert result.repaired_text is None  # lossy: cannot be recovered with certainty
+    clean = screen_submission(original)
+    assert clean.verdict == "accept" and clean.repaired_text is None
+
+
+def test_large_submission_is_screened_quickly() -> None:
+    import time
+
+    text = ("县城公办幼儿园学位严重不足，a.b.c.d.e.f " * 3000) + ("！" * 5000) + ("x" * 20000)
+    start = time.perf_counter()
+    result = screen_submission(text)
+    assert time.perf_counter() - start < 2.0
+    assert isinstance(result, ScreeningResult)
