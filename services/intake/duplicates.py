@@ -452,8 +452,9 @@ class DuplicateIndex:
         inter = np.minimum(est_j * (sizes + size) / (1.0 + est_j), smaller)
         estimate = np.where(sizes > 0, 0.5 * (est_j + inter / smaller), 0.0)
         # Margin for MinHash error (std ~0.03 around these values at 128
-        # permutations); survivors are confirmed exactly where possible.
-        candidates = np.nonzero(estimate >= thr - 0.1)[0]
+        # permutations, so 0.08 is over 2.5 std); survivors are confirmed
+        # exactly where the shingles are known.
+        candidates = np.nonzero(estimate >= thr - 0.08)[0]
         found: list[tuple[float, int, Hashable]] = []
         for i in candidates:
             row = self._rows[int(i)]
@@ -461,6 +462,8 @@ class DuplicateIndex:
                 continue
             topic_id, stored, other = row
             base = _combine(len(sh & other), len(sh), len(other)) if other is not None else float(estimate[i])
+            if base < thr:  # the place factor only lowers a score
+                continue
             score = round(base * _place_factor(pl, stored.places), 6)
             if score >= thr:
                 found.append((-score, int(i), topic_id))
