@@ -38,6 +38,7 @@ from pathlib import Path
 import opencc
 
 OUT = Path(__file__).with_name("duplicate_pairs.jsonl")
+HOLDOUT_OUT = Path(__file__).with_name("duplicate_pairs_holdout.jsonl")
 
 # theme -> concern id -> submissions (same concern, different people)
 THEMES: dict[str, dict[str, list[str]]] = {
@@ -314,6 +315,95 @@ THEMES: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# Held out: written after the similarity function and threshold were fixed,
+# and never used to tune them.  Its numbers estimate performance on concerns
+# the design has not seen (docs/intake.md).
+HOLDOUT_THEMES: dict[str, dict[str, list[str]]] = {
+    "agriculture": {
+        "irrigation_canal": [
+            "我们村的灌溉水渠年久失修，到处漏水，春耕放水到不了田里，希望修缮水渠。",
+            "农田水利设施老化，村里的提灌站和渠道坏了好几年，种地全靠天，建议维修。",
+            "建议对村组灌溉渠道进行清淤和硬化，现在水渠垮塌严重，浇不了地。",
+            "水渠烂了没人修，稻田灌不上水，今年的秧都插不下去。",
+        ],
+        "wild_boar": [
+            "最近山上的野猪经常下山拱庄稼，玉米红苕被糟蹋了一大片，村民损失很大，希望想办法。",
+            "野猪毁坏农作物越来越严重，又不准打，建议组织专业队伍防控并给予赔偿。",
+            "我们组的花生地一夜之间被野猪拱完了，请林业部门管一管野猪泛滥的问题。",
+            "建议出台野猪致害补偿办法，帮助农户减少损失。",
+        ],
+        "fertiliser_price": [
+            "今年化肥价格涨得太厉害了，一袋复合肥贵了五六十元，种粮根本不赚钱，希望稳定农资价格。",
+            "农资价格上涨太快，种子化肥农药都在涨，建议加大农资补贴。",
+            "化肥贵、粮价低，农民种地积极性受打击，建议政府平抑化肥价格。",
+            "建议加强农资市场价格监管，防止化肥经销商囤积涨价。",
+        ],
+    },
+    "rural_health": {
+        "clinic_doctors": [
+            "镇卫生院医生太少了，看个病要排半天队，有些科室根本没有医生，希望多招医生。",
+            "乡镇卫生院缺少专业医生，稍微严重一点的病都要跑县城，建议加强基层医疗队伍建设。",
+            "建议提高乡镇卫生院医生待遇，留住人才，现在年轻医生都走了。",
+            "我们镇卫生院就几个老医生，儿科妇科都没有，看病很不方便。",
+        ],
+        "village_clinic_drugs": [
+            "村卫生室药品种类太少，常用的降压药都经常断货，老人只能跑到镇上去拿药。",
+            "建议保障村卫生室基本药品供应，慢性病老人拿药太难了。",
+            "村医那里经常缺药，高血压糖尿病的药买不到，希望有关部门解决。",
+            "村卫生室的药不全，看个感冒都要去镇上，请卫健局重视。",
+        ],
+    },
+    "public_facilities": {
+        "fitness_equipment": [
+            "小区广场的健身器材坏了很久了，有的螺丝都松了，老人锻炼很危险，希望维修更换。",
+            "公园里的健身器材损坏严重，单杠都断了，建议定期检查维护。",
+            "建议对全县公共健身器材开展安全排查，坏了的及时修。",
+            "我们社区的健身路径器材生锈损坏，没人管，孩子玩的时候差点受伤。",
+        ],
+        "library_hours": [
+            "县图书馆周末和晚上都不开门，上班族根本没时间去借书，建议延长开放时间。",
+            "希望县图书馆晚上也开放，学生放学后想去看书都关门了。",
+            "建议图书馆实行错时开放，方便上班族和学生。",
+            "图书馆开放时间太短了，工作日下午五点就关门。",
+        ],
+        "bus_shelters": [
+            "县城很多公交站没有候车亭，下雨天等车只能淋雨，夏天也晒得受不了，建议增设候车亭。",
+            "建议在公交站点建设遮阳挡雨的候车亭，并安装座椅。",
+            "公交车站连个棚子都没有，老人等车太辛苦了。",
+            "希望在主要公交站台增加候车亭和线路指示牌。",
+        ],
+    },
+    "safety": {
+        "landslide_risk": [
+            "我们组后山有一处山体开裂，雨季容易发生滑坡，下面住着十几户人家，请国土部门尽快排查。",
+            "建议对村里的地质灾害隐患点进行治理，山上的裂缝越来越大了。",
+            "后山下雨就往下掉石头，担心发生泥石流，希望政府派人来看看。",
+            "请求对滑坡隐患点安装监测设备并搬迁受威胁的农户。",
+        ],
+        "electric_bikes_helmets": [
+            "很多骑电瓶车的人不戴头盔，还载两三个人，出了事故伤得很重，建议加强宣传和检查。",
+            "建议交警严查电动车载人超载和不戴安全头盔的行为。",
+            "电瓶车闯红灯、逆行、不戴头盔现象很普遍，希望加大整治力度。",
+            "骑电动车不戴头盔太危险了，建议推行免费发放头盔。",
+        ],
+    },
+    "stray_animals": {
+        "stray_dogs": [
+            "小区里流浪狗越来越多，晚上成群结队，已经咬伤了好几个小孩，希望有关部门收容处理。",
+            "建议对县城流浪狗进行集中收容，现在到处都是，很吓人。",
+            "我们小区流浪狗咬人了，请城管和畜牧部门处理。",
+            "流浪犬伤人事件频发，建议建立流浪动物收容站。",
+        ],
+        "dog_leash": [
+            "很多人遛狗不拴绳，大狗到处乱跑，老人小孩都被吓到，建议出台文明养犬规定。",
+            "希望加强对养犬的管理，遛狗必须拴绳、及时清理粪便。",
+            "小区里养狗的不牵绳，狗屎遍地，多次劝说无效，请有关部门管一管。",
+            "建议制定城区养犬管理办法，对不拴绳遛狗进行处罚。",
+        ],
+    },
+}
+
+
 # Greetings, thanks and small talk that people wrap their concern in.
 GREETINGS = ["尊敬的领导您好！", "您好，", "领导好，我想反映一个问题：", "各位政协委员好，", "你好！请问一下，"]
 THANKS = ["谢谢！", "麻烦了，谢谢！！", "希望得到回复，谢谢领导。", "盼复。", "辛苦了！"]
@@ -357,15 +447,16 @@ def _typo(text: str, rng: random.Random) -> str:
     return text.replace(a, b, 1)
 
 
-def build() -> list[dict]:
-    rng = random.Random(20260301)
+def build(themes: dict[str, dict[str, list[str]]] | None = None, seed: int = 20260301) -> list[dict]:
+    themes = THEMES if themes is None else themes
+    rng = random.Random(seed)
     s2t = opencc.OpenCC("s2t")
     pairs: list[dict] = []
 
     def add(a: str, b: str, label: int, kind: str, ca: str, cb: str) -> None:
         pairs.append({"a": a, "b": b, "label": label, "kind": kind, "concern_a": ca, "concern_b": cb})
 
-    concerns = [(theme, cid, texts) for theme, group in THEMES.items() for cid, texts in group.items()]
+    concerns = [(theme, cid, texts) for theme, group in themes.items() for cid, texts in group.items()]
 
     # Positives, kind 1: independent paraphrases — two residents describing
     # the same concern in their own words (3 of the 6 pairs of 4 texts).
@@ -408,14 +499,14 @@ def build() -> list[dict]:
     # Hard negatives: every pair of concerns in a theme, 4 text pairs each,
     # preferring parallel phrasings (index i with index i), which share the
     # most wording ("路灯坏了大半年了" in two different towns).
-    for theme, group in THEMES.items():
+    for _theme, group in themes.items():
         for (ca, ta), (cb, tb) in itertools.combinations(group.items(), 2):
             for i in range(4):
                 j = i if i < 2 else rng.randrange(len(tb))
                 add(ta[i], tb[j], 0, "hard_negative", ca, cb)
 
     # Easy negatives: random concerns of different themes.
-    for _ in range(60):
+    for _ in range(60 if themes is THEMES else 30):
         (t1, c1, x1), (t2, c2, x2) = rng.sample(concerns, 2)
         if t1 == t2:
             continue
@@ -433,17 +524,21 @@ def build() -> list[dict]:
     return pairs
 
 
-def main() -> None:
-    pairs = build()
-    with OUT.open("w", encoding="utf-8") as fh:
+def _write(pairs: list[dict], out: Path) -> None:
+    with out.open("w", encoding="utf-8") as fh:
         for p in pairs:
             fh.write(json.dumps(p, ensure_ascii=False) + "\n")
     kinds: dict[str, int] = {}
     for p in pairs:
         kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1
-    print(f"{len(pairs)} pairs -> {OUT}")
+    print(f"{len(pairs)} pairs -> {out}")
     for k, n in sorted(kinds.items()):
         print(f"  {k}: {n}")
+
+
+def main() -> None:
+    _write(build(), OUT)
+    _write(build(HOLDOUT_THEMES, seed=20260302), HOLDOUT_OUT)
 
 
 if __name__ == "__main__":
