@@ -406,13 +406,19 @@ def detect_garbled(text: object) -> GarbledReport:
         # Traditional characters are not in GB2312 but are not garbage either:
         # measure rarity after converting to Simplified.
         simplified = [c for c in to_simplified("".join(han)) if is_cjk(c)]
-        rare = sum(_gb2312_level(c) != 1 for c in simplified)
-        stray = sum(_is_stray_symbol(ch) for ch in visible)
-        rare_share = (rare + stray) / (len(simplified) + stray)
-        # Real county text: ~0-15 % outside GB2312 level 1 (place names such as
-        # 泸 are level 2).  UTF-8 read as GBK: typically 50 % or more.
-        if rare_share >= 0.3 or (stray >= 2 and rare_share >= 0.2):
-            signals["rare_characters"] = min(1.0, (rare_share - 0.15) * 2.5 + 0.1 * min(stray, 3))
+        levels = [_gb2312_level(c) for c in simplified]
+        strays = [ch for ch in visible if _is_stray_symbol(ch)]
+        # Level-2 characters are real, just less common (泸, 濑, 鹦): half
+        # weight.  Characters outside GB2312 even after t2s, and stray kana
+        # or box drawing, are what UTF-8 read as GBK produces: full weight.
+        rare = sum(0.5 if lv == 2 else 1.0 for lv in levels if lv != 1) + len(strays)
+        distinct = len({c for c, lv in zip(simplified, levels, strict=True) if lv != 1} | set(strays))
+        rare_share = rare / (len(simplified) + len(strays))
+        # Real county text: ~0-10 % by this measure; UTF-8 read as GBK: 50 %
+        # or more.  Three distinct characters at least, so that a short
+        # "泸州泸县" is not garbage.
+        if distinct >= 3 and (rare_share >= 0.3 or (len(strays) >= 2 and rare_share >= 0.2)):
+            signals["rare_characters"] = min(1.0, (rare_share - 0.15) * 2.5 + 0.1 * min(len(strays), 3))
 
     qmarks = s.count("?")
     if n >= 4 and qmarks / n >= 0.5:

@@ -100,6 +100,8 @@ GENUINE = [
     "Street lights on Renmin Road are broken.",
     "café, naïve, Ölmühle",
     "哈哈，谢谢！！！",
+    "泸州泸县",  # short, one rare character repeated
+    "泸县濑溪河畔鳜鱼养殖场",
 ]
 
 SOURCES = ["幼儿园", "你好", "县城公办幼儿园学位严重不足，希望增加", "泸县玄滩镇道路坑洼", "建議縣城增加公辦幼兒園學位"]
