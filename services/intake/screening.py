@@ -123,6 +123,8 @@ _ADVERT_TERMS: dict[str, float] = {
     "代开发票": 0.5, "刷单": 0.4, "兼职日结": 0.4, "贷款秒批": 0.5, "无抵押贷款": 0.4,
     "私家侦探": 0.4, "代孕": 0.5, "seo优化": 0.4, "快速排名": 0.4,
     "蜘蛛池": 0.6, "外链": 0.3,
+    # call-to-action phrases; weak alone ("请派人了解详情" is genuine)
+    "详询": 0.3, "私聊": 0.3, "了解详情": 0.2, "日结": 0.3, "兼职": 0.15, "咨询热线": 0.15,
 }
 
 
@@ -271,7 +273,7 @@ def _screen(text: object, title: object) -> ScreeningResult:
     # www) rather than the matching key, which folds punctuation.
     link_text = unicodedata.normalize("NFKC", raw)
     links = _links(link_text)
-    contacts = _QQ.findall(link_text) + _WECHAT.findall(link_text)
+    contacts = [m for rx in (_QQ, _WECHAT) for m in rx.finditer(link_text)]
 
     # A resident reporting illegal gambling or prostitution uses the same nouns
     # as an advert, but asks for enforcement and offers no way to "join".
@@ -299,8 +301,14 @@ def _screen(text: object, title: object) -> ScreeningResult:
         reasons.append(ScreeningReason("link_density", round(weight, 3), f"{len(links)} link(s), {len(gov)} government"))
 
     if contacts:
-        reasons.append(ScreeningReason("contact_advert", round(min(0.8, 0.35 + 0.15 * len(contacts)), 3),
-                                       ", ".join(c.strip() for c in contacts[:3])))
+        # "加微信 xxx" / "加QQ" is an invitation (advert); "我的微信号 xxx，请联系我"
+        # is a resident leaving a way to be reached, which alone must not flag.
+        def invites(m: re.Match[str]) -> bool:
+            before = link_text[max(0, m.start() - 2): m.start()]
+            return m.group(0).startswith(("加", "+", "＋")) or "加" in before
+        weight = _combine(0.45 if invites(m) else 0.25 for m in contacts)
+        reasons.append(ScreeningReason("contact_advert", round(min(0.8, weight), 3),
+                                       ", ".join(m.group(0).strip() for m in contacts[:3])))
 
     rep = _repetition_reason(key)
     if rep:
