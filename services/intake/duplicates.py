@@ -6,23 +6,28 @@ submitter; this module finds the candidates.
 
 Method
 ------
-1. Matching key: :func:`services.common.text.normalise_for_matching`
+1. Matching key (:func:`matching_key`): :func:`services.common.text.normalise_for_matching`
    (NFKC, Traditional->Simplified, punctuation folded), then boilerplate that
    carries no concern is removed (greetings, thanks, "建议", "希望",
-   "有关部门"...), then everything but 汉字, letters and digits.
-2. Shingles: character n-grams of the key for n in :data:`SHINGLE_SIZES`.
-   Chinese has no word boundaries; character bigrams are the standard
-   word-segmentation-free unit, trigrams add word-order evidence.
+   "有关部门"...), then everything but 汉字, letters and digits, then function
+   characters (的, 了, 是, 不, 很... :data:`STOP_CHARACTERS`).
+2. Shingles: character unigrams and bigrams of the key (:data:`SHINGLE_SIZES`).
+   Chinese has no word boundaries; bigrams carry word evidence, unigrams let
+   paraphrases that reorder or split words ("学位不够" / "增加学位") still
+   overlap.  Measured against (2,), (2, 3), (1,) and (1, 2, 3): (1, 2) had the
+   best all-pairs F1 (docs/intake.md).
 3. Similarity (:func:`similarity`): the mean of Jaccard and overlap
    (intersection / smaller set).  Jaccard alone punishes a short submission
    matched against a long one ("路灯坏了" vs a paragraph about the same lights);
    overlap alone lets a short generic text match everything.  The mean
    balances the two; the choice and the threshold were made by measurement
    on tests/unit/intake/data/duplicate_pairs.jsonl (see docs/intake.md).
-4. Place conflict: if both texts name places (X镇, X乡, X街道, X村, X社区, X路)
-   and share none, the similarity is multiplied by :data:`PLACE_CONFLICT_FACTOR`.
-   The road between towns A and B is a different topic from the road between
-   C and D even when residents describe both in the same words.
+4. Place conflict: if both texts name places of the same kind (towns from a
+   gazetteer, with or without their suffix; X镇, X街道, X社区, X路, X街 by a
+   suffix heuristic) and share none, the similarity is multiplied by
+   :data:`PLACE_CONFLICT_FACTOR`.  The road between towns A and B is a
+   different topic from the road between C and D even when residents
+   describe both in the same words.
 5. MinHash signatures (datasketch, fixed seed and permutations, SHA-1 based
    hashing, so identical across processes and machines) are what the service
    stores per topic.  From two signatures the Jaccard is estimated, and with
@@ -59,6 +64,9 @@ __all__ = [
     "PLACE_CONFLICT_FACTOR",
     "SEED",
     "SHINGLE_SIZES",
+    "SIGNATURE_VERSION",
+    "STOP_CHARACTERS",
+    "LUXIAN_TOWNS",
     "DuplicateIndex",
     "DuplicateMatch",
     "Evaluation",
@@ -135,14 +143,20 @@ LUXIAN_TOWNS: tuple[str, ...] = (
 DEFAULT_GAZETTEER: tuple[str, ...] = LUXIAN_TOWNS
 
 
+# Stems that are also ordinary words ("村里的石桥垮了"): only matched with
+# their suffix.
+_COMMON_WORD_STEMS = frozenset({"石桥", "得胜", "海潮"})
+
+
 def _gazetteer_patterns(gazetteer: Sequence[str]) -> tuple[tuple[str, str], ...]:
     """(surface form, canonical name) for each name with and without suffix."""
     out = []
     for name in gazetteer:
         out.append((name, name))
         for suffix in ("街道", "镇", "乡"):
-            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-                out.append((name[: -len(suffix)], name))
+            stem = name[: -len(suffix)]
+            if name.endswith(suffix) and len(stem) >= 2 and stem not in _COMMON_WORD_STEMS:
+                out.append((stem, name))
     return tuple(sorted(out, key=lambda p: -len(p[0])))
 
 
@@ -278,7 +292,10 @@ class TopicSignature:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TopicSignature:
-        magic, version, n, size, plen = struct.unpack_from("<4sHHII", data)
+        try:
+            magic, version, n, size, plen = struct.unpack_from("<4sHHII", data)
+        except struct.error as exc:
+            raise ValueError("not a topic signature: too short") from exc
         if magic != _MAGIC:
             raise ValueError("not a topic signature")
         if version != SIGNATURE_VERSION:

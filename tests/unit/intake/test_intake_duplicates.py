@@ -267,3 +267,16 @@ def test_index_grows_and_compacts() -> None:
     assert all(t % 3 for t in index.topic_ids())
     hits = index.query("第5号议题：路灯编号39595", threshold=0.9)
     assert hits and hits[0][0] == 5
+
+
+def test_signature_rejects_garbage() -> None:
+    for blob in (b"", b"XSMH", b"\x00" * 40):
+        with pytest.raises(ValueError):
+            TopicSignature.from_bytes(blob)
+    with pytest.raises(ValueError, match="version"):
+        TopicSignature.from_json({"version": 999, "size": 1, "minhash": ""})
+
+
+def test_common_word_stems_need_their_suffix() -> None:
+    assert places("村里的石桥垮了") == frozenset()
+    assert places("石桥镇的石桥垮了") == {"石桥镇"}
