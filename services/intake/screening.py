@@ -45,6 +45,7 @@ from services.common.text import detect_garbled, is_cjk, normalise_for_matching,
 
 __all__ = [
     "ADULT_TERMS",
+    "DEFAULT_LIMITS",
     "GAMBLING_TERMS",
     "MODERATION_THRESHOLD",
     "FloodDecision",

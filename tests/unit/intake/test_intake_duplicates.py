@@ -150,7 +150,7 @@ def test_kindergarten_places_vs_fees() -> None:
 texts = st.text(alphabet=st.sampled_from(list("幼儿园学位不足县城公办路灯坏了玄滩镇兆雅！，。 abc12")), max_size=40)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(texts, texts)
 def test_similarity_is_symmetric_and_bounded(a: str, b: str) -> None:
     s = similarity(a, b)

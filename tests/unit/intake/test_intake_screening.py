@@ -81,7 +81,7 @@ def test_empty_submission_is_moderated_not_dropped() -> None:
     assert result.verdict == "moderate" and "empty" in result.codes
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(st.one_of(st.text(max_size=200), st.binary(max_size=50), st.none(), st.integers()))
 def test_screening_never_raises(value: object) -> None:
     result = screen_submission(value, title=value)

@@ -51,7 +51,7 @@ def test_normalise_odd_input_does_not_raise() -> None:
     assert normalise_for_matching("幼兒園".encode()) == "幼儿园"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(st.text(max_size=60))
 def test_normalise_is_idempotent_and_has_no_invisibles(text: str) -> None:
     once = normalise_for_matching(text)
