@@ -130,9 +130,10 @@ _ADVERT_TERMS: dict[str, float] = {
 
 
 def _term_hits(key: str, terms: dict[str, float]) -> list[tuple[str, float]]:
-    # Chinese terms match across stray spaces ("百 家 乐"); Latin terms need
-    # word boundaries, or "this example" would contain "sex".
-    spaceless = key.replace(" ", "")
+    # Chinese terms match across the spaces and marks spammers insert to dodge
+    # filters ("百 家 乐", "百-家-乐"); Latin terms need word boundaries, or
+    # "this example" would contain "sex".
+    spaceless = "".join(ch for ch in key if ch.isalnum())
     hits = []
     for term, weight in terms.items():
         if term.isascii():
