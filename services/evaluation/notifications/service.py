@@ -10,7 +10,8 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -26,6 +27,8 @@ log = structlog.get_logger()
 # uuid5 namespace of notification event ids: the same idempotency key gives the same
 # event id on every replica and every database, so a re-created outbox cannot make a
 # receiver act twice.
+_UPSERT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://xieshang.example/notifications")
 
 
@@ -67,30 +70,37 @@ async def enqueue(
         if existing is not None:
             return _same_or_conflict(existing, idempotency_key, data), False
     now = utcnow()
-    notification = Notification(
-        event_id=event_id_for(idempotency_key),
-        idempotency_key=idempotency_key,
-        kind=data.kind,
-        recipients=list(data.recipients),
-        payload=data.payload,
-        created_at=now,
-        status=NotificationStatus.PENDING.value,
-        attempts=0,
-        next_attempt_at=now,
-    )
-    try:
-        # A savepoint, so losing the race below leaves the caller's transaction usable.
-        async with session.begin_nested():
-            session.add(notification)
-            await session.flush()
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        # A concurrent enqueue with the same key committed first: answer with its row.
-        existing = await _by_key(session, idempotency_key)
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, idempotency_key, data), False
+    values: dict[str, Any] = {
+        "event_id": event_id_for(idempotency_key),
+        "idempotency_key": idempotency_key,
+        "kind": data.kind,
+        "recipients": list(data.recipients),
+        "payload": data.payload,
+        "created_at": now,
+        "status": NotificationStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect in _UPSERT_INSERTS:
+        # INSERT ... ON CONFLICT DO NOTHING: a concurrent enqueue with the same key that
+        # committed first makes this a no-op instead of an error, so the caller's
+        # transaction stays usable (no savepoint: pysqlite's savepoints would commit it).
+        insert = _UPSERT_INSERTS[dialect](Notification).values(**values)
+        new_id = await session.scalar(
+            insert.on_conflict_do_nothing(index_elements=[Notification.idempotency_key]).returning(Notification.id)
+        )
+        if new_id is None:
+            existing = await _by_key(session, idempotency_key) if idempotency_key is not None else None
+            if existing is None:
+                raise RuntimeError("notification insert conflicted without an existing row")
+            return _same_or_conflict(existing, idempotency_key, data), False
+        notification = await session.get(Notification, new_id)
+        assert notification is not None
+    else:
+        notification = Notification(**values)
+        session.add(notification)
+        await session.flush()
     log.info("notification.enqueued", notification_id=notification.id, event_id=notification.event_id,
              kind=notification.kind)
     return notification, True
