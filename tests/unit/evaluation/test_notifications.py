@@ -21,12 +21,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import ValidationError
+from fastapi import FastAPI
+from pydantic import Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.db import create_engine, session_factory
 from services.common.problems import Problem
+from services.common.settings import Settings
 from services.evaluation.base import Base
 from services.evaluation.notifications.delivery import (
     EVENT_ID_HEADER,
@@ -34,6 +36,7 @@ from services.evaluation.notifications.delivery import (
     NotificationConfig,
     backoff_delay,
     deliver_due,
+    deliver_notifications,
     sign,
     verify_signature,
 )
@@ -475,8 +478,6 @@ def test_signature_is_hmac_sha256_of_the_body() -> None:
 
 
 def test_config_reads_settings_with_defaults(tmp_path: Path) -> None:
-    from services.common.settings import Settings
-
     plain = NotificationConfig.from_settings(Settings(data_dir=str(tmp_path)))
     assert plain.webhooks == {} and plain.max_attempts == 20 and len(plain.signing_secret) >= 32
     assert NotificationConfig.from_settings(Settings(data_dir=str(tmp_path))).signing_secret == plain.signing_secret
@@ -494,3 +495,49 @@ def test_config_reads_settings_with_defaults(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         NotificationConfig.from_settings(type("Bad", (), {"notification_webhooks": {"x": "ftp://h/"},
                                                           "notification_signing_secret": SECRET})())
+
+
+# --- the background task, with the settings fields proposed for integration ----------------
+
+
+class ProposedSettings(Settings):
+    """Settings plus exactly the fields docs/notifications.md asks the integrator to add."""
+
+    notification_webhooks: dict[str, str] = {}
+    notification_signing_secret: str = ""
+    notification_poll_seconds: float = Field(default=5.0, gt=0)
+    notification_max_attempts: int = Field(default=20, ge=1)
+    notification_backoff_seconds: float = Field(default=1.0, gt=0)
+    notification_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    notification_timeout_seconds: float = Field(default=10.0, gt=0)
+    notification_batch_size: int = Field(default=50, ge=1)
+
+
+async def test_background_task_delivers_with_settings_from_the_environment(
+    tmp_path: Path, receivers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = start(receivers)
+    monkeypatch.setenv("XIESHANG_NOTIFICATION_WEBHOOKS", json.dumps({"wecom-bridge": r.url}))
+    monkeypatch.setenv("XIESHANG_NOTIFICATION_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("XIESHANG_NOTIFICATION_POLL_SECONDS", "0.05")
+    settings = ProposedSettings(data_dir=str(tmp_path))
+    assert NotificationConfig.from_settings(settings).webhooks == {"wecom-bridge": r.url}
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/evaluation.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    app = FastAPI()
+    app.state.settings = settings
+    app.state.sessions = session_factory(engine)
+    task = asyncio.create_task(deliver_notifications(app))
+    try:
+        n = await enqueue(app.state.sessions)
+        for _ in range(100):
+            if r.requests:
+                break
+            await asyncio.sleep(0.05)
+        assert r.event_ids() == [n.event_id]
+        assert verify_signature(r.requests[0]["body"], r.requests[0]["headers"][SIGNATURE_HEADER], SECRET)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await engine.dispose()
