@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import random
 import secrets
 from collections.abc import Mapping
@@ -422,10 +423,34 @@ async def _record(
 # --- the background task ----------------------------------------------------------------
 
 
+class RedactWebhookUrls(logging.Filter):
+    """httpx logs every request line with its full URL at INFO; a chat robot's URL carries
+    its access token, so the URL of a configured webhook is logged as its name."""
+
+    def __init__(self, webhooks: Mapping[str, str]) -> None:
+        super().__init__()
+        self.names = {url: name for name, url in webhooks.items()}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                f"<webhook {self.names[str(a)]}>" if str(a) in self.names else a for a in record.args
+            )
+        return True
+
+
+def redact_webhook_urls_in_logs(config: NotificationConfig) -> None:
+    logger = logging.getLogger("httpx")
+    for old in [f for f in logger.filters if isinstance(f, RedactWebhookUrls)]:
+        logger.removeFilter(old)
+    logger.addFilter(RedactWebhookUrls(config.webhooks))
+
+
 async def deliver_notifications(app: FastAPI) -> None:
     """BackgroundTask for create_service_app(background=[...]): a pass every
     ``notification_poll_seconds``, straight away again while a pass found a full batch."""
     config = NotificationConfig.from_settings(app.state.settings)
+    redact_webhook_urls_in_logs(config)
     async with httpx.AsyncClient(timeout=config.timeout_seconds, follow_redirects=False) as client:
         while True:
             busy = False

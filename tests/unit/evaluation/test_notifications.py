@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import random
 import socket
@@ -514,9 +515,11 @@ class ProposedSettings(Settings):
 
 
 async def test_background_task_delivers_with_settings_from_the_environment(
-    tmp_path: Path, receivers, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, receivers, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="httpx")
     r = start(receivers)
+    r.url += "?access_token=robot-secret-123"  # as chat robots' URLs do
     monkeypatch.setenv("XIESHANG_NOTIFICATION_WEBHOOKS", json.dumps({"wecom-bridge": r.url}))
     monkeypatch.setenv("XIESHANG_NOTIFICATION_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("XIESHANG_NOTIFICATION_POLL_SECONDS", "0.05")
@@ -537,6 +540,7 @@ async def test_background_task_delivers_with_settings_from_the_environment(
             await asyncio.sleep(0.05)
         assert r.event_ids() == [n.event_id]
         assert verify_signature(r.requests[0]["body"], r.requests[0]["headers"][SIGNATURE_HEADER], SECRET)
+        assert "<webhook wecom-bridge>" in caplog.text and "robot-secret-123" not in caplog.text
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
