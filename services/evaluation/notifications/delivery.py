@@ -60,7 +60,7 @@ class NotificationConfig:
     webhooks: Mapping[str, str] = field(default_factory=dict)
     signing_secret: str = ""
     poll_seconds: float = 5.0
-    max_attempts: int = 20
+    max_attempts: int = 30
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 3600.0
     timeout_seconds: float = 10.0

@@ -480,7 +480,7 @@ def test_signature_is_hmac_sha256_of_the_body() -> None:
 
 def test_config_reads_settings_with_defaults(tmp_path: Path) -> None:
     plain = NotificationConfig.from_settings(Settings(data_dir=str(tmp_path)))
-    assert plain.webhooks == {} and plain.max_attempts == 20 and len(plain.signing_secret) >= 32
+    assert plain.webhooks == {} and plain.max_attempts == 30 and len(plain.signing_secret) >= 32
     assert NotificationConfig.from_settings(Settings(data_dir=str(tmp_path))).signing_secret == plain.signing_secret
 
     class Extended:
@@ -507,7 +507,7 @@ class ProposedSettings(Settings):
     notification_webhooks: dict[str, str] = {}
     notification_signing_secret: str = ""
     notification_poll_seconds: float = Field(default=5.0, gt=0)
-    notification_max_attempts: int = Field(default=20, ge=1)
+    notification_max_attempts: int = Field(default=30, ge=1)
     notification_backoff_seconds: float = Field(default=1.0, gt=0)
     notification_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     notification_timeout_seconds: float = Field(default=10.0, gt=0)
