@@ -449,7 +449,11 @@ def redact_webhook_urls_in_logs(config: NotificationConfig) -> None:
 async def deliver_notifications(app: FastAPI) -> None:
     """BackgroundTask for create_service_app(background=[...]): a pass every
     ``notification_poll_seconds``, straight away again while a pass found a full batch."""
-    config = NotificationConfig.from_settings(app.state.settings)
+    try:
+        config = NotificationConfig.from_settings(app.state.settings)
+    except ValueError as exc:  # a bad webhook entry: say so instead of dying silently
+        log.error("notification.misconfigured", error=str(exc))
+        raise
     redact_webhook_urls_in_logs(config)
     async with httpx.AsyncClient(timeout=config.timeout_seconds, follow_redirects=False) as client:
         while True:
