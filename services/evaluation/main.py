@@ -17,6 +17,8 @@ from .calendar.views import router as calendar_router
 from .commitments import service as commitments
 from .commitments.views import router as commitments_router
 from .events.views import router as events_router
+from .notifications.delivery import deliver_notifications
+from .notifications.views import router as notifications_router
 from .ratings.views import router as ratings_router
 from .scorecards.views import router as scorecards_router
 
@@ -43,6 +45,6 @@ app = create_service_app(
     "evaluation",
     title="Xieshang evaluation (协商 · 评价)",
     description="Commitments (承诺), their follow-up (督办) and the two-way evaluation (双向评价).",
-    routers=[commitments_router, ratings_router, scorecards_router, calendar_router, events_router],
-    background=[deliver_pending_follow_ups],
+    routers=[commitments_router, ratings_router, scorecards_router, notifications_router, calendar_router, events_router],
+    background=[deliver_pending_follow_ups, deliver_notifications],
 )

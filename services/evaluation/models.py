@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import Base
 from .commitments.models import Commitment, CommitmentAction, EscalationEvent, OfficialScheduleRecord
 from .events.models import ConsultationEvent
+from .notifications.models import Notification, NotificationDelivery
 from .ratings.models import ConsultationRating, DepartmentRating
 
 __all__ = [
@@ -15,5 +16,7 @@ __all__ = [
     "ConsultationRating",
     "DepartmentRating",
     "EscalationEvent",
+    "Notification",
+    "NotificationDelivery",
     "OfficialScheduleRecord",
 ]

@@ -88,6 +88,19 @@ def test_full_ladder_survives_a_worker_crash_with_every_step_once(stack: Stack) 
     found = eventually(lambda: ui_query(stack, query), what="operator query")
     assert [e["execution"]["workflowId"] for e in found] == [f"followup-{cid}"]
 
+    # Each rung was notified to the webhook (at least once, deduplicable by event id),
+    # to a circle that widens with the level.
+    def ladder_notices() -> list[dict]:
+        return [n for n in stack.notifications_for(cid) if n["kind"] != "escalation.progress_missing"]
+
+    notices = eventually(lambda: len(n := ladder_notices()) >= len(LADDER) and n, what="notifications")
+    by_kind = {n["kind"]: n for n in notices}
+    assert sorted(by_kind) == sorted(f"escalation.{step}" for step in LADDER)
+    assert len({n["event_id"] for n in notices}) == len(LADDER)
+    assert by_kind["escalation.reminder"]["recipients"] == [f"department:{EDU}"]
+    assert "office:county_government" in by_kind["escalation.circulated_notice"]["recipients"]
+    assert by_kind["escalation.committee_supervision"]["payload"]["level"] == 2
+
 
 def test_extension_restarts_the_ladder_and_closing_after_satisfied(stack: Stack) -> None:
     c = create_commitment(stack, due_in=1, scale=0.3)

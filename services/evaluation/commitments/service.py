@@ -31,6 +31,7 @@ from workflows.followup_types import FollowUpAction, FollowUpInput, followup_wor
 from workflows.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
 
 from ..escalation_policy import PRODUCTION_POLICY, seconds_policy
+from ..notifications.service import enqueue_notification
 from .models import Commitment, CommitmentAction, EscalationEvent
 from .schemas import (
     CommitmentCreate,
@@ -268,12 +269,53 @@ async def list_actions(session: AsyncSession, commitment: Commitment) -> list[Co
 
 
 # ---------------------------------------------------------------- from the workflow
-async def record_escalation(session: AsyncSession, data: EscalationEventCreate) -> tuple[EscalationEvent, bool]:
+# Who hears of each rung: the department always; the ladder widens the circle.
+_RECIPIENTS = {
+    "reminder": ("department",),
+    "progress_missing": ("department",),
+    "urge": ("department", "office:cppcc"),
+    "committee_supervision": ("department", "office:cppcc", "committee"),
+    "meeting_supervision": ("department", "office:cppcc", "committee", "chair:cppcc"),
+    "circulated_notice": ("department", "office:cppcc", "committee", "chair:cppcc", "office:county_government"),
+}
+
+
+def recipients_for(step: str, commitment: Commitment) -> list[str]:
+    out = []
+    for who in _RECIPIENTS.get(step, ("department", "office:cppcc")):
+        if who == "department":
+            out.append(f"department:{commitment.department}")
+        elif who == "committee":
+            out.append(f"committee:{commitment.organiser or 'supervision'}")
+        else:
+            out.append(who)
+    return out
+
+
+async def record_escalation(
+    session: AsyncSession, commitment: Commitment, data: EscalationEventCreate
+) -> tuple[EscalationEvent, bool]:
     existing = await session.scalar(select(EscalationEvent).where(EscalationEvent.event_key == data.event_key))
     if existing is not None:
         return existing, False
     event = EscalationEvent(**data.model_dump())
     session.add(event)
+    # The notice is committed with the event: one exists exactly when the other does.
+    await enqueue_notification(
+        session,
+        idempotency_key=f"notify-{data.event_key}",
+        kind=f"escalation.{data.step}",
+        recipients=recipients_for(data.step, commitment),
+        payload={
+            "commitment_id": commitment.id,
+            "workflow_id": followup_workflow_id(commitment.id),
+            "department": commitment.department,
+            "step": data.step,
+            "level": data.level,
+            "summary": data.summary,
+            "due_at": commitment.due_at.isoformat(),
+        },
+    )
     try:
         await session.commit()
     except IntegrityError:

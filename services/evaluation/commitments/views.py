@@ -205,8 +205,8 @@ async def record_escalation(
 ) -> EscalationEventRead:
     if data.commitment_id != commitment_id:
         raise Problem(422, "Invalid request", "commitment_id: differs from the path.")
-    await service.get_commitment(session, commitment_id, principal)
-    event, created = await service.record_escalation(session, data)
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    event, created = await service.record_escalation(session, commitment, data)
     if not created:
         response.status_code = status.HTTP_200_OK
     return EscalationEventRead.model_validate(event)
