@@ -187,3 +187,16 @@ def test_departments_see_only_their_own_commitments(stack: Stack) -> None:
     assert forbidden.status_code == 403
     wrong = act(stack, other["id"], "progress-reports", {"content": "x"})
     assert wrong.status_code == 403
+
+
+def test_timers_survive_a_temporal_restart_on_the_same_database(stack: Stack) -> None:
+    c = create_commitment(stack, due_in=1, scale=0.5)  # 督办 at +5 s, 会议督办 +10 s, 文件通报 +15 s
+    cid = c["id"]
+    eventually(lambda: "urge" in ladder_steps(escalations(stack, cid)), timeout=30, what="催办")
+    stack.devstack.kill("temporal")  # SIGKILL: the server's state is only what its database kept
+    time.sleep(2)
+    stack.devstack.restart("temporal")
+    eventually(lambda: "circulated_notice" in ladder_steps(escalations(stack, cid)), timeout=60,
+               what="the rest of the ladder after the server restart")
+    time.sleep(1)
+    assert ladder_steps(escalations(stack, cid)) == LADDER
