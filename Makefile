@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test venv migrate token clean
+.PHONY: up test venv browser migrate token clean
 
 venv: $(STAMP)
 
@@ -17,8 +17,17 @@ $(STAMP): pyproject.toml
 up: venv
 	$(BIN)/xieshang up
 
-test: venv
+test: venv browser
 	$(BIN)/python -m pytest
+
+# Debian's Chromium and a CJK font, for the operator screenshots (tests/e2e/test_operator_screenshots.py).
+# Playwright drives /usr/bin/chromium; it never downloads a browser of its own.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then \
+	  echo "installing Debian's chromium and fonts-wqy-microhei (screenshots for docs/operators.md)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+	    || echo "could not install chromium (needs root and Debian's registry): the screenshot test will say so"; \
+	fi
 
 migrate: venv
 	$(BIN)/xieshang migrate
