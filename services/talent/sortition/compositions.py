@@ -1,0 +1,157 @@
+"""The panel-composition MILP and the infeasibility diagnosis.
+
+A *composition* says how many seats each type gets: an integer vector x with
+0 <= x[t] <= size[t], sum(x) == panel_size and every quota row within its
+bounds. Every concrete panel of a composition meets the quotas, because
+quotas only look at type attributes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from .errors import InfeasibleQuotas, SolverFailure
+from .types import TypedProblem
+
+# mip_rel_gap=0 would make HiGHS prove optimality to the last bit; 1e-10 is
+# tighter than the column-generation tolerance and still fast.
+_MILP_OPTIONS = {"mip_rel_gap": 1e-10, "presolve": True}
+
+
+class CompositionSolver:
+    """Finds compositions maximising a linear objective over types."""
+
+    def __init__(self, tp: TypedProblem, quota_rows: np.ndarray | None = None) -> None:
+        self.tp = tp
+        q = tp.problem.quotas
+        rows = np.arange(len(q)) if quota_rows is None else quota_rows
+        n = tp.n_types
+        mats = [sparse.csr_matrix(np.ones((1, n)))]
+        lbs = [float(tp.problem.panel_size)]
+        ubs = [float(tp.problem.panel_size)]
+        if len(rows):
+            mats.append(tp.quota_matrix[rows])
+            lbs += [float(q[i].min) for i in rows]
+            ubs += [float(q[i].max) for i in rows]
+        self._constraint = LinearConstraint(sparse.vstack(mats).tocsr(), np.array(lbs), np.array(ubs))
+        self._bounds = Bounds(np.zeros(n), tp.sizes.astype(float))
+        self._integrality = np.ones(n)
+
+    def best(self, weights: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """Composition maximising weights @ x, or None if there is none."""
+        scale = float(np.max(np.abs(weights))) if weights.size and np.any(weights) else 1.0
+        res = milp(
+            c=-weights / scale,
+            integrality=self._integrality,
+            bounds=self._bounds,
+            constraints=[self._constraint],
+            options=_MILP_OPTIONS,
+        )
+        if res.status == 2:  # infeasible
+            return None
+        if res.x is None:
+            raise SolverFailure(f"composition MILP failed: {res.message}")
+        x = np.rint(res.x).astype(np.int64)
+        return x, float(weights @ x)
+
+    def covering(self, uncovered: np.ndarray) -> np.ndarray | None:
+        """Composition touching as many of the ``uncovered`` types as possible.
+
+        Auxiliary u[t] <= x[t], u[t] <= 1 counts touched types; u can stay
+        continuous because x is integral. Returns None when none can be touched.
+        """
+        tp = self.tp
+        n = tp.n_types
+        idx = np.flatnonzero(uncovered)
+        m = len(idx)
+        # variables: x (n, integer) then u (m, continuous)
+        c = np.concatenate([np.zeros(n), -np.ones(m)])
+        base = self._constraint.A
+        a_top = sparse.hstack([base, sparse.csr_matrix((base.shape[0], m))])
+        # u_j - x_idx[j] <= 0
+        link = sparse.hstack(
+            [
+                sparse.csr_matrix((-np.ones(m), (np.arange(m), idx)), shape=(m, n)),
+                sparse.identity(m, format="csr"),
+            ]
+        )
+        cons = [
+            LinearConstraint(a_top.tocsr(), self._constraint.lb, self._constraint.ub),
+            LinearConstraint(link.tocsr(), -np.inf, 0.0),
+        ]
+        res = milp(
+            c=c,
+            integrality=np.concatenate([np.ones(n), np.zeros(m)]),
+            bounds=Bounds(np.zeros(n + m), np.concatenate([tp.sizes.astype(float), np.ones(m)])),
+            constraints=cons,
+            options=_MILP_OPTIONS,
+        )
+        if res.x is None:
+            raise SolverFailure(f"covering MILP failed: {res.message}")
+        x = np.rint(res.x[:n]).astype(np.int64)
+        if not np.any(x[idx] > 0):
+            return None
+        return x
+
+
+def check_feasible(tp: TypedProblem) -> np.ndarray:
+    """Raise InfeasibleQuotas naming the failing constraint, else return one composition."""
+    p = tp.problem
+    k = p.panel_size
+    n_people = len(p.people)
+    if n_people < k:
+        raise InfeasibleQuotas(f"panel size {k} but only {n_people} eligible", panel_size=k, eligible=n_people)
+
+    counts = np.asarray(tp.quota_matrix @ tp.sizes.astype(float)).ravel().astype(np.int64)
+    for q, have in zip(p.quotas, counts):
+        if q.min > q.max:
+            raise InfeasibleQuotas(f"quota {q.label()} min {q.min} exceeds its max {q.max}", quota=q.label())
+        if q.min > k:
+            raise InfeasibleQuotas(f"quota {q.label()} min {q.min} exceeds panel size {k}", quota=q.label())
+        if q.min > have:
+            raise InfeasibleQuotas(
+                f"quota {q.label()} min {q.min} but only {int(have)} eligible",
+                quota=q.label(),
+                minimum=q.min,
+                eligible=int(have),
+            )
+
+    for attr in p.type_attributes:
+        rows = [i for i, q in enumerate(p.quotas) if q.attribute == attr]
+        min_sum = sum(p.quotas[i].min for i in rows)
+        if min_sum > k:
+            raise InfeasibleQuotas(
+                f"sum of mins over {attr} ({min_sum}) exceeds panel size {k}", attribute=attr
+            )
+        # seats this attribute can offer: capped quotas plus unquota'd values
+        quota_people = sum(int(counts[i]) for i in rows)
+        capacity = sum(min(p.quotas[i].max, int(counts[i])) for i in rows) + (n_people - quota_people)
+        if capacity < k:
+            raise InfeasibleQuotas(
+                f"sum of maxes over {attr} (capped by eligible people: {capacity}) is below panel size {k}",
+                attribute=attr,
+            )
+
+    found = CompositionSolver(tp).best(np.zeros(tp.n_types))
+    if found is not None:
+        return found[0]
+    raise InfeasibleQuotas(_diagnose(tp), attributes=list(p.type_attributes))
+
+
+def _diagnose(tp: TypedProblem) -> str:
+    """Deletion filter over attributes: the smallest set whose quotas clash."""
+    p = tp.problem
+    needed = list(p.type_attributes)
+    for attr in list(needed):
+        trial = [a for a in needed if a != attr]
+        rows = np.array([i for i, q in enumerate(p.quotas) if q.attribute in trial], dtype=np.int64)
+        if CompositionSolver(tp, rows).best(np.zeros(tp.n_types)) is None:
+            needed = trial  # still infeasible without attr: attr is not needed
+    if len(needed) == 1:
+        return f"quotas on {needed[0]} cannot be met by any panel of size {p.panel_size}"
+    return (
+        f"quotas on {' and '.join(needed)} cannot be met together by any panel of size "
+        f"{p.panel_size} from the eligible people"
+    )

@@ -1,0 +1,136 @@
+"""Maximin over types by column generation.
+
+Master LP (over the compositions found so far, p = probability of each):
+    maximise z  s.t.  sum_c p_c * x_c[t] / size[t] >= z   for each coverable type t
+                      sum_c p_c = 1,  p >= 0
+Its duals y_t >= 0 (sum y = 1) price a new composition: the MILP
+    maximise sum_t y_t * x[t] / size[t]
+over all compositions. If no composition beats z (within TOL), the dual
+solution certifies that z is optimal over *all* distributions of panels, not
+only the ones generated: that is the stopping rule.
+
+Because people of one type are interchangeable, the optimum over types equals
+the optimum over individual people (any optimal distribution can be averaged
+over permutations within types without lowering anyone's probability).
+
+Types that appear in no feasible panel at all are "unreachable": they get
+probability 0 and are left out of the minimum, as sortition-algorithms does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from .compositions import CompositionSolver, check_feasible
+from .errors import SolverFailure
+from .types import TypedProblem
+
+#: relative optimality tolerance of the column generation
+TOL = 1e-9
+MAX_ITERATIONS = 5000
+
+
+@dataclass(frozen=True)
+class MaximinSolution:
+    compositions: np.ndarray  # (C, T) int64, only those with positive probability
+    probabilities: np.ndarray  # (C,) float, sums to 1
+    min_probability: float  # LP optimum over reachable types
+    upper_bound: float  # best pricing value at the end: optimum lies in [min, upper]
+    reachable: np.ndarray  # (T,) bool
+    iterations: int
+    columns_generated: int
+
+
+class _Master:
+    """The restricted master LP, kept in one HiGHS instance so each re-solve
+    warm-starts from the previous basis."""
+
+    def __init__(self, n_rows: int) -> None:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("random_seed", 0)
+        inf = highspy.kHighsInf
+        self.n_rows = n_rows
+        # rows 0..n_rows-1: z - sum_c a_ct p_c <= 0 ; row n_rows: sum_c p_c == 1
+        h.addRows(n_rows, np.full(n_rows, -inf), np.zeros(n_rows), 0, np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
+        h.addRow(1.0, 1.0, 0, np.array([], np.int32), np.array([], np.float64))
+        # column 0: z, maximised
+        h.addCol(-1.0, 0.0, 1.0, n_rows, np.arange(n_rows, dtype=np.int32), np.ones(n_rows))
+        self.h = h
+
+    def add(self, column: np.ndarray) -> None:
+        nz = np.flatnonzero(column)
+        idx = np.concatenate([nz, [self.n_rows]]).astype(np.int32)
+        val = np.concatenate([-column[nz], [1.0]])
+        self.h.addCol(0.0, 0.0, highspy.kHighsInf, len(idx), idx, val)
+
+    def solve(self) -> tuple[float, np.ndarray, np.ndarray]:
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise SolverFailure(f"master LP: {self.h.modelStatusToString(self.h.getModelStatus())}")
+        sol = self.h.getSolution()
+        col = np.array(sol.col_value)
+        duals = -np.array(sol.row_dual)[: self.n_rows]
+        return float(col[0]), np.maximum(duals, 0.0), np.maximum(col[1:], 0.0)
+
+
+def solve_maximin(tp: TypedProblem) -> MaximinSolution:
+    first = check_feasible(tp)
+    solver = CompositionSolver(tp)
+    sizes = tp.sizes.astype(float)
+
+    # 1. cover every type that some feasible panel can include
+    columns: list[np.ndarray] = [first]
+    covered = first > 0
+    reachable = np.ones(tp.n_types, dtype=bool)
+    while not np.all(covered | ~reachable):
+        x = solver.covering(reachable & ~covered)
+        if x is None:
+            reachable &= covered  # the MILP proved nobody else can be placed
+            break
+        columns.append(x)
+        covered |= x > 0
+
+    rows = np.flatnonzero(reachable)
+    master = _Master(len(rows))
+    seen = set()
+    for x in columns:
+        seen.add(x.tobytes())
+        master.add(x[rows] / sizes[rows])
+
+    # 2. column generation
+    iterations = 0
+    weights_full = np.zeros(tp.n_types)
+    while True:
+        iterations += 1
+        if iterations > MAX_ITERATIONS:
+            raise SolverFailure("column generation did not converge")
+        z, y, p = master.solve()
+        weights_full[:] = 0.0
+        weights_full[rows] = y / sizes[rows]
+        found = solver.best(weights_full)
+        assert found is not None
+        x, value = found
+        if value <= z * (1.0 + TOL) + 1e-15 or x.tobytes() in seen:
+            upper = max(value, z)
+            break
+        seen.add(x.tobytes())
+        columns.append(x)
+        master.add(x[rows] / sizes[rows])
+
+    comps = np.array(columns, dtype=np.int64)
+    keep = p > 1e-13
+    probs = p[keep] / p[keep].sum()
+    return MaximinSolution(
+        compositions=comps[keep],
+        probabilities=probs,
+        min_probability=z,
+        upper_bound=upper,
+        reachable=reachable,
+        iterations=iterations,
+        columns_generated=len(columns),
+    )
