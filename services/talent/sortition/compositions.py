@@ -8,6 +8,7 @@ quotas only look at type attributes.
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -21,7 +22,11 @@ _MILP_OPTIONS = {"mip_rel_gap": 1e-10, "presolve": True}
 
 
 class CompositionSolver:
-    """Finds compositions maximising a linear objective over types."""
+    """Finds compositions maximising a linear objective over types.
+
+    One HiGHS model is kept and only its objective changes between calls, which
+    saves rebuilding it hundreds of times during column generation.
+    """
 
     def __init__(self, tp: TypedProblem, quota_rows: np.ndarray | None = None) -> None:
         self.tp = tp
@@ -38,23 +43,56 @@ class CompositionSolver:
         self._constraint = LinearConstraint(sparse.vstack(mats).tocsr(), np.array(lbs), np.array(ubs))
         self._bounds = Bounds(np.zeros(n), tp.sizes.astype(float))
         self._integrality = np.ones(n)
+        self._h: highspy.Highs | None = None
+
+    def _model(self) -> highspy.Highs:
+        if self._h is None:
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("random_seed", 0)
+            h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"])
+            h.setOptionValue("mip_improving_solution_save", True)
+            h.setOptionValue("presolve", "off")
+            n = self.tp.n_types
+            h.addCols(n, np.zeros(n), np.zeros(n), self.tp.sizes.astype(np.float64), 0,
+                      np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
+            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                    np.full(n, highspy.HighsVarType.kInteger))
+            a = self._constraint.A.tocsr()
+            h.addRows(a.shape[0], self._constraint.lb, self._constraint.ub, a.nnz,
+                      a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64))
+            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+            self._h = h
+        return self._h
+
+    def best_many(self, weights: np.ndarray, rel_gap: float | None = None) -> list[tuple[np.ndarray, float]]:
+        """Optimal composition first, then the other improving solutions HiGHS met
+        on its way (each a valid composition; column generation may use them)."""
+        h = self._model()
+        n = self.tp.n_types
+        scale = float(np.max(np.abs(weights))) if weights.size and np.any(weights) else 1.0
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), weights / scale)
+        h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"] if rel_gap is None else rel_gap)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return []
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolverFailure(f"composition MILP: {h.modelStatusToString(status)}")
+        best = np.rint(np.array(h.getSolution().col_value)).astype(np.int64)
+        out = [(best, float(weights @ best))]
+        seen = {best.tobytes()}
+        for s in h.getSavedMipSolutions():
+            x = np.rint(np.array(s.col_value)).astype(np.int64)
+            if x.tobytes() not in seen:
+                seen.add(x.tobytes())
+                out.append((x, float(weights @ x)))
+        return out
 
     def best(self, weights: np.ndarray) -> tuple[np.ndarray, float] | None:
         """Composition maximising weights @ x, or None if there is none."""
-        scale = float(np.max(np.abs(weights))) if weights.size and np.any(weights) else 1.0
-        res = milp(
-            c=-weights / scale,
-            integrality=self._integrality,
-            bounds=self._bounds,
-            constraints=[self._constraint],
-            options=_MILP_OPTIONS,
-        )
-        if res.status == 2:  # infeasible
-            return None
-        if res.x is None:
-            raise SolverFailure(f"composition MILP failed: {res.message}")
-        x = np.rint(res.x).astype(np.int64)
-        return x, float(weights @ x)
+        found = self.best_many(weights)
+        return found[0] if found else None
 
     def covering(self, uncovered: np.ndarray) -> np.ndarray | None:
         """Composition touching as many of the ``uncovered`` types as possible.

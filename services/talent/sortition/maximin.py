@@ -31,6 +31,10 @@ from .types import TypedProblem
 #: relative optimality tolerance of the column generation
 TOL = 1e-9
 MAX_ITERATIONS = 5000
+#: MILP gap accepted in the pricing rounds before the final one
+LOOSE_GAP = 1e-3
+#: extra one-swap columns added per pricing round
+SWAP_COLUMNS = 3
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,11 @@ class _Master:
     def __init__(self, n_rows: int) -> None:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
         h.setOptionValue("random_seed", 0)
+        # presolve would discard the basis we want to warm-start from
+        h.setOptionValue("presolve", "off")
+        # new columns keep the old basis primal feasible: primal simplex resumes from it
+        h.setOptionValue("simplex_strategy", 4)
         inf = highspy.kHighsInf
         self.n_rows = n_rows
         # rows 0..n_rows-1: z - sum_c a_ct p_c <= 0 ; row n_rows: sum_c p_c == 1
@@ -76,6 +83,49 @@ class _Master:
         col = np.array(sol.col_value)
         duals = -np.array(sol.row_dual)[: self.n_rows]
         return float(col[0]), np.maximum(duals, 0.0), np.maximum(col[1:], 0.0)
+
+
+def _swap_neighbours(
+    tp: TypedProblem, x: np.ndarray, weights: np.ndarray, threshold: float, limit: int
+) -> list[tuple[np.ndarray, float]]:
+    """Compositions one seat away from x (a seat moves from type a to type b)
+    that still meet every quota and also price above the threshold.
+
+    They cost a few vectorised array operations instead of a MILP each, and
+    near-optimal columns tend to come in such families, so adding them cuts
+    the number of pricing rounds several-fold.
+    """
+    q = tp.problem.quotas
+    a_mat = tp.quota_matrix.toarray()  # (Q, T), small
+    counts = a_mat @ x
+    lb = np.array([qq.min for qq in q], dtype=float)
+    ub = np.array([qq.max for qq in q], dtype=float)
+    src = np.flatnonzero(x > 0)
+    dst = np.flatnonzero(x < tp.sizes)
+    if not len(src) or not len(dst):
+        return []
+    value0 = float(weights @ x)
+    gain = weights[dst][None, :] - weights[src][:, None]  # (S, D)
+    ok = value0 + gain > threshold
+    ok &= src[:, None] != dst[None, :]
+    if not ok.any():
+        return []
+    # quota counts after the move: counts - A[:, a] + A[:, b]
+    after = counts[:, None, None] - a_mat[:, src][:, :, None] + a_mat[:, dst][:, None, :]
+    ok &= np.all((after >= lb[:, None, None]) & (after <= ub[:, None, None]), axis=0)
+    si, di = np.nonzero(ok)
+    if not len(si):
+        return []
+    vals = gain[si, di]
+    # deterministic order: best value first, ties by (source, destination) index
+    order = np.lexsort((dst[di], src[si], -vals))[:limit]
+    out = []
+    for o in order:
+        y = x.copy()
+        y[src[si[o]]] -= 1
+        y[dst[di[o]]] += 1
+        out.append((y, value0 + float(vals[o])))
+    return out
 
 
 def solve_maximin(tp: TypedProblem) -> MaximinSolution:
@@ -112,15 +162,27 @@ def solve_maximin(tp: TypedProblem) -> MaximinSolution:
         z, y, p = master.solve()
         weights_full[:] = 0.0
         weights_full[rows] = y / sizes[rows]
-        found = solver.best(weights_full)
-        assert found is not None
-        x, value = found
-        if value <= z * (1.0 + TOL) + 1e-15 or x.tobytes() in seen:
+        threshold = z * (1.0 + TOL) + 1e-15
+        # While far from the optimum any improving column will do, so the
+        # MILP may stop at a loose gap; only the final, certifying round
+        # needs it solved to optimality.
+        found = solver.best_many(weights_full, rel_gap=LOOSE_GAP)
+        x, value = found[0]
+        if value <= threshold * (1.0 + LOOSE_GAP) or x.tobytes() in seen:
+            found = solver.best_many(weights_full)
+            x, value = found[0]
+        if value <= threshold or x.tobytes() in seen:
             upper = max(value, z)
             break
-        seen.add(x.tobytes())
-        columns.append(x)
-        master.add(x[rows] / sizes[rows])
+        # every improving composition HiGHS met is a useful column: adding
+        # several per round saves master re-solves and pricing rounds
+        candidates = [c for c in found if c[1] > threshold]
+        candidates += _swap_neighbours(tp, x, weights_full, threshold, SWAP_COLUMNS)
+        for x, value in candidates:
+            if x.tobytes() not in seen:
+                seen.add(x.tobytes())
+                columns.append(x)
+                master.add(x[rows] / sizes[rows])
 
     comps = np.array(columns, dtype=np.int64)
     keep = p > 1e-13
