@@ -18,7 +18,7 @@ def library_maximin(
     quotas: Iterable[Quota] = (),
     panel_size: int | None = None,
     composition: Mapping[str, int] | None = None,
-    solver_backend: str = "highspy",
+    solver_backend: str = "mip",
 ) -> tuple[float, dict[str, float]]:
     """(minimum probability over people in some feasible panel, per-person probabilities)."""
     from sortition_algorithms.committee_generation import find_distribution_maximin
