@@ -22,8 +22,11 @@ def _integer_weights(probs: np.ndarray, denominator: int) -> list[int]:
     floors = [int(s) for s in scaled]
     remainder = denominator - sum(floors)
     order = sorted(range(len(scaled)), key=lambda i: (-(scaled[i] - floors[i]), i))
-    for i in order[:remainder]:
+    for i in order[: max(remainder, 0)]:
         floors[i] += 1
+    # float sums can overshoot 1 by an ulp: take the excess from the largest weight
+    if remainder < 0:
+        floors[max(range(len(floors)), key=lambda i: (floors[i], -i))] += remainder
     return floors
 
 
