@@ -44,33 +44,62 @@ class CompositionSolver:
         self._bounds = Bounds(np.zeros(n), tp.sizes.astype(float))
         self._integrality = np.ones(n)
         self._h: highspy.Highs | None = None
+        self._lp: highspy.Highs | None = None
 
-    def _model(self) -> highspy.Highs:
+    def _model(self, integer: bool = True) -> highspy.Highs:
+        if not integer:
+            if self._lp is None:
+                self._lp = self._build(integer=False)
+            return self._lp
         if self._h is None:
+            self._h = self._build(integer=True)
+        return self._h
+
+    def _build(self, integer: bool) -> highspy.Highs:
+        if True:
             h = highspy.Highs()
             h.setOptionValue("output_flag", False)
             h.setOptionValue("random_seed", 0)
-            h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"])
-            h.setOptionValue("mip_improving_solution_save", True)
             h.setOptionValue("presolve", "off")
+            if integer:
+                h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"])
+                h.setOptionValue("mip_improving_solution_save", True)
+            else:
+                # only the objective changes between calls: the previous basis
+                # stays primal feasible and primal simplex resumes from it
+                h.setOptionValue("simplex_strategy", 4)
+                # its value serves as the optimality certificate: keep it tight
+                h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+                h.setOptionValue("primal_feasibility_tolerance", 1e-10)
             n = self.tp.n_types
             h.addCols(n, np.zeros(n), np.zeros(n), self.tp.sizes.astype(np.float64), 0,
                       np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
-            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                    np.full(n, highspy.HighsVarType.kInteger))
+            if integer:
+                h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                        np.full(n, highspy.HighsVarType.kInteger))
             a = self._constraint.A.tocsr()
             h.addRows(a.shape[0], self._constraint.lb, self._constraint.ub, a.nnz,
                       a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64))
             h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-            self._h = h
-        return self._h
+        return h
 
     def best_many(self, weights: np.ndarray, rel_gap: float | None = None) -> list[tuple[np.ndarray, float]]:
         """Optimal composition first, then the other improving solutions HiGHS met
         on its way (each a valid composition; column generation may use them)."""
-        h = self._model()
         n = self.tp.n_types
         scale = float(np.max(np.abs(weights))) if weights.size and np.any(weights) else 1.0
+        # The LP relaxation, warm-started, takes about a millisecond; when its
+        # optimal vertex is integral it is the MILP optimum too.
+        lp = self._model(integer=False)
+        lp.changeColsCost(n, np.arange(n, dtype=np.int32), weights / scale)
+        lp.run()
+        if lp.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            xf = np.array(lp.getSolution().col_value)
+            xi = np.rint(xf)
+            if np.all(np.abs(xf - xi) <= 1e-9):
+                x = xi.astype(np.int64)
+                return [(x, float(weights @ x))]
+        h = self._model()
         h.changeColsCost(n, np.arange(n, dtype=np.int32), weights / scale)
         h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"] if rel_gap is None else rel_gap)
         h.run()

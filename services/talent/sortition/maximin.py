@@ -62,6 +62,8 @@ class _Master:
         h.setOptionValue("presolve", "off")
         # new columns keep the old basis primal feasible: primal simplex resumes from it
         h.setOptionValue("simplex_strategy", 4)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+        h.setOptionValue("primal_feasibility_tolerance", 1e-10)
         inf = highspy.kHighsInf
         self.n_rows = n_rows
         # rows 0..n_rows-1: z - sum_c a_ct p_c <= 0 ; row n_rows: sum_c p_c == 1
