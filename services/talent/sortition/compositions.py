@@ -56,34 +56,33 @@ class CompositionSolver:
         return self._h
 
     def _build(self, integer: bool) -> highspy.Highs:
-        if True:
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-            h.setOptionValue("random_seed", 0)
-            h.setOptionValue("presolve", "off")
-            if integer:
-                h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"])
-                h.setOptionValue("mip_improving_solution_save", True)
-            else:
-                # only the objective changes between calls: the previous basis
-                # stays primal feasible and primal simplex resumes from it
-                h.setOptionValue("simplex_strategy", 4)
-                # its value serves as the optimality certificate: keep it tight
-                h.setOptionValue("dual_feasibility_tolerance", 1e-10)
-                h.setOptionValue("primal_feasibility_tolerance", 1e-10)
-            n = self.tp.n_types
-            h.addCols(n, np.zeros(n), np.zeros(n), self.tp.sizes.astype(np.float64), 0,
-                      np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
-            if integer:
-                h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                        np.full(n, highspy.HighsVarType.kInteger))
-            a = self._constraint.A.tocsr()
-            h.addRows(a.shape[0], self._constraint.lb, self._constraint.ub, a.nnz,
-                      a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64))
-            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("random_seed", 0)
+        h.setOptionValue("presolve", "off")
+        if integer:
+            h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"])
+            h.setOptionValue("mip_improving_solution_save", True)
+        else:
+            # only the objective changes between calls: the previous basis
+            # stays primal feasible and primal simplex resumes from it
+            h.setOptionValue("simplex_strategy", 4)
+            # its value serves as the optimality certificate: keep it tight
+            h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+            h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+        n = self.tp.n_types
+        h.addCols(n, np.zeros(n), np.zeros(n), self.tp.sizes.astype(np.float64), 0,
+                  np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
+        if integer:
+            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                    np.full(n, highspy.HighsVarType.kInteger))
+        a = self._constraint.A.tocsr()
+        h.addRows(a.shape[0], self._constraint.lb, self._constraint.ub, a.nnz,
+                  a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64))
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         return h
 
-    def best_many(self, weights: np.ndarray, rel_gap: float | None = None) -> list[tuple[np.ndarray, float]]:
+    def best_many(self, weights: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """Optimal composition first, then the other improving solutions HiGHS met
         on its way (each a valid composition; column generation may use them)."""
         n = self.tp.n_types
@@ -101,7 +100,6 @@ class CompositionSolver:
                 return [(x, float(weights @ x))]
         h = self._model()
         h.changeColsCost(n, np.arange(n, dtype=np.int32), weights / scale)
-        h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"] if rel_gap is None else rel_gap)
         h.run()
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible:

@@ -5,9 +5,11 @@ Master LP (over the compositions found so far, p = probability of each):
                       sum_c p_c = 1,  p >= 0
 Its duals y_t >= 0 (sum y = 1) price a new composition: the MILP
     maximise sum_t y_t * x[t] / size[t]
-over all compositions. If no composition beats z (within TOL), the dual
-solution certifies that z is optimal over *all* distributions of panels, not
-only the ones generated: that is the stopping rule.
+over all compositions. For any duals y on the simplex, that MILP's optimum
+is an upper bound on the best achievable z (LP duality), so once the best
+bound seen is within TOL of the master's z, z is certified optimal over *all*
+distributions of panels, not only the ones generated: that is the stopping
+rule (sortition-algorithms stops at an absolute gap of 5e-4 instead).
 
 Because people of one type are interchangeable, the optimum over types equals
 the optimum over individual people (any optimal distribution can be averaged
@@ -32,8 +34,6 @@ from .types import TypedProblem
 #: relative optimality tolerance of the column generation
 TOL = 1e-9
 MAX_ITERATIONS = 5000
-#: MILP gap accepted in the pricing rounds before the final one
-LOOSE_GAP = 1e-3
 #: extra one-swap columns added per pricing round
 SWAP_COLUMNS = 3
 #: weight of the stability centre in the smoothed duals
