@@ -52,14 +52,25 @@ def _quota_failures(pf: Portfolio, counts: Counter, size: int) -> list[str]:
 
 
 def verify_draw(exported: dict[str, Any]) -> VerificationReport:
+    """Check an exported draw record; never raises on a malformed record."""
     rep = VerificationReport()
+    try:
+        _verify(exported, rep)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
+        rep.check(False, "record is well formed", f"{type(exc).__name__}: {exc}")
+    return rep
+
+
+def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
+    if not isinstance(exported, dict):
+        raise TypeError("the record must be a JSON object")
     if not rep.check(
         exported.get("algorithm_version") == ALGORITHM_VERSION
         and exported.get("portfolio", {}).get("algorithm_version") == ALGORITHM_VERSION,
         "algorithm version supported",
         f"got {exported.get('algorithm_version')!r}, this verifier knows {ALGORITHM_VERSION!r}",
     ):
-        return rep
+        return
     published = exported["portfolio"]
 
     # 1. the hash covers exactly what was published
@@ -71,7 +82,7 @@ def verify_draw(exported: dict[str, Any]) -> VerificationReport:
         pf = Portfolio.from_dict(published)
     except (KeyError, TypeError, ValueError) as exc:
         rep.check(False, "portfolio is well formed", repr(exc))
-        return rep
+        return
 
     # 2. structure: types partition the drawable people
     attrs = pf.attributes
@@ -91,7 +102,7 @@ def verify_draw(exported: dict[str, Any]) -> VerificationReport:
     structure_ok &= len(set(fixed_ids)) == len(fixed_ids)
     rep.check(bool(structure_ok), "types partition the pool; no excluded or kept person is drawable")
     if not structure_ok:
-        return rep
+        return
 
     # 3. every panel meets the quotas: a composition fixes how many seats each
     #    type gets, and the systematic rule picks that many distinct members,
@@ -143,7 +154,7 @@ def verify_draw(exported: dict[str, Any]) -> VerificationReport:
         sel = select_panel(pf, seed)
     except (ValueError, IndexError) as exc:
         rep.check(False, "selection can be recomputed", repr(exc))
-        return rep
+        return
     rep.check(
         sel.random_hex == sel_d.get("random_hex")
         and sel.composition_index == sel_d.get("composition_index")
@@ -170,8 +181,11 @@ def verify_draw(exported: dict[str, Any]) -> VerificationReport:
     problems = _quota_failures(pf, counts, len(set(panel)))
     problems += [f"unknown or excluded id {pid}" for pid in unknown]
     problems += [f"kept member {pid} missing" for pid in fixed_ids if pid not in panel]
-    rep.check(not problems and len(set(panel)) == len(panel), "recorded panel meets size, quotas and exclusions", "; ".join(problems[:5]))
-    return rep
+    rep.check(
+        not problems and len(set(panel)) == len(panel),
+        "recorded panel meets size, quotas and exclusions",
+        "; ".join(problems[:5]),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     if rep.ok:
         sel = exported["selection"]
         print(f"panel ({len(sel['panel'])}): {' '.join(sel['panel'])}")
-        print(f"min selection probability: {float(Fraction(exported['summary']['min_probability'])):.6%}" if "summary" in exported else "")
+        if "summary" in exported:
+            print(f"min selection probability: {float(Fraction(exported['summary']['min_probability'])):.6%}")
     return 0 if rep.ok else 1
 
 

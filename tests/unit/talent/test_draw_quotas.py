@@ -14,7 +14,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from services.talent.sortition import InfeasibleQuotas, Person, Quota, build_portfolio, draw_panel, verify_draw
+from services.talent.sortition import (
+    InfeasibleQuotas,
+    Person,
+    Quota,
+    build_portfolio,
+    draw_panel,
+    draw_replacements,
+    verify_draw,
+)
 
 ATTRS = {"kind": ("talent", "member", "public_rep"), "gender": ("female", "male"), "town": ("a", "b", "c")}
 
@@ -30,7 +38,7 @@ def requests(draw):
     for a, vals in ATTRS.items():
         for v in vals:
             if draw(st.booleans()):
-                lo = draw(st.integers(0, 2))
+                lo = draw(st.sampled_from((0, 0, 0, 1, 1, 2)))
                 hi = draw(st.integers(lo, max(lo, k)))
                 quotas.append(Quota(a, v, lo, hi))
     return people, quotas, k
@@ -65,7 +73,7 @@ def _brute_maximin(people, quotas, k):
     return -res.fun, set(ids)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests())
 def test_quotas_always_met_and_optimum_is_maximin(req):
     people, quotas, k = req
@@ -94,3 +102,34 @@ def test_quotas_always_met_and_optimum_is_maximin(req):
     assert float(pf.min_probability) == pytest.approx(optimum, rel=1e-6)
     record = draw_panel(pf, "secret", "1.2.3./")
     assert verify_draw(record.to_dict()).ok
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests(), st.data())
+def test_replacement_round_keeps_every_quota(req, data):
+    people, quotas, k = req
+    if _brute_maximin(people, quotas, k) is None:
+        event("infeasible request")
+        return
+    pf = build_portfolio(people, quotas, panel_size=k)
+    panel = list(draw_panel(pf, "first", None).selection.panel)
+    declined = data.draw(st.lists(st.sampled_from(panel), min_size=1, unique=True))
+    try:
+        replacement = draw_replacements(people, panel, declined, quotas, panel_size=k)
+    except InfeasibleQuotas:
+        # only acceptable if no valid completion exists among the remaining people
+        kept = [p for p in people if p.id in panel and p.id not in declined]
+        rest = [p for p in people if p.id not in panel]
+        assert not any(_valid(kept + list(c), quotas, k) for c in combinations(rest, len(declined)))
+        event("no valid completion")
+        return
+    event("replacements drawn")
+    record = draw_panel(replacement, "second", None)
+    assert verify_draw(record.to_dict()).ok
+    by_id = {p.id: p for p in people}
+    final = record.selection.panel
+    assert set(panel) - set(declined) <= set(final)
+    assert not set(record.selection.drawn_ids) & set(panel)
+    assert _valid([by_id[i] for i in final], quotas, k)
+    for p in replacement.panels():
+        assert _valid([by_id[i] for i in p.ids], quotas, k)

@@ -139,3 +139,27 @@ def test_cli_exit_codes(exported, tmp_path):
     ko = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, env=env, cwd=ROOT)
     assert ko.returncode == 1
     assert "NOT VERIFIED" in ko.stdout and "FAIL" in ko.stdout
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["portfolio"]["compositions"][0]["seats"].append([10**6, 1]),
+        lambda d: d.pop("selection"),
+        lambda d: d["portfolio"].update(types="nonsense"),
+    ],
+)
+def test_malformed_records_fail_without_raising(exported, change):
+    report = _tampered(exported, change)
+    assert not report.ok
+
+
+def test_cli_rejects_unreadable_file(tmp_path):
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-m", "services.talent.sortition.verify", str(junk)],
+        capture_output=True, text=True, env=env, cwd=ROOT,
+    )
+    assert out.returncode == 1 and "cannot read" in out.stdout
