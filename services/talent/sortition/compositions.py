@@ -11,14 +11,14 @@ from __future__ import annotations
 import highspy
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import LinearConstraint
 
 from .errors import InfeasibleQuotas, SolverFailure
 from .types import TypedProblem
 
 # mip_rel_gap=0 would make HiGHS prove optimality to the last bit; 1e-10 is
 # tighter than the column-generation tolerance and still fast.
-_MILP_OPTIONS = {"mip_rel_gap": 1e-10, "presolve": True}
+MIP_REL_GAP = 1e-10
 
 
 class CompositionSolver:
@@ -41,8 +41,6 @@ class CompositionSolver:
             lbs += [float(q[i].min) for i in rows]
             ubs += [float(q[i].max) for i in rows]
         self._constraint = LinearConstraint(sparse.vstack(mats).tocsr(), np.array(lbs), np.array(ubs))
-        self._bounds = Bounds(np.zeros(n), tp.sizes.astype(float))
-        self._integrality = np.ones(n)
         self._h: highspy.Highs | None = None
         self._lp: highspy.Highs | None = None
 
@@ -61,7 +59,7 @@ class CompositionSolver:
         h.setOptionValue("random_seed", 0)
         h.setOptionValue("presolve", "off")
         if integer:
-            h.setOptionValue("mip_rel_gap", _MILP_OPTIONS["mip_rel_gap"])
+            h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
             h.setOptionValue("mip_improving_solution_save", True)
         else:
             # only the objective changes between calls: the previous basis
@@ -120,45 +118,6 @@ class CompositionSolver:
         """Composition maximising weights @ x, or None if there is none."""
         found = self.best_many(weights)
         return found[0] if found else None
-
-    def covering(self, uncovered: np.ndarray) -> np.ndarray | None:
-        """Composition touching as many of the ``uncovered`` types as possible.
-
-        Auxiliary u[t] <= x[t], u[t] <= 1 counts touched types; u can stay
-        continuous because x is integral. Returns None when none can be touched.
-        """
-        tp = self.tp
-        n = tp.n_types
-        idx = np.flatnonzero(uncovered)
-        m = len(idx)
-        # variables: x (n, integer) then u (m, continuous)
-        c = np.concatenate([np.zeros(n), -np.ones(m)])
-        base = self._constraint.A
-        a_top = sparse.hstack([base, sparse.csr_matrix((base.shape[0], m))])
-        # u_j - x_idx[j] <= 0
-        link = sparse.hstack(
-            [
-                sparse.csr_matrix((-np.ones(m), (np.arange(m), idx)), shape=(m, n)),
-                sparse.identity(m, format="csr"),
-            ]
-        )
-        cons = [
-            LinearConstraint(a_top.tocsr(), self._constraint.lb, self._constraint.ub),
-            LinearConstraint(link.tocsr(), -np.inf, 0.0),
-        ]
-        res = milp(
-            c=c,
-            integrality=np.concatenate([np.ones(n), np.zeros(m)]),
-            bounds=Bounds(np.zeros(n + m), np.concatenate([tp.sizes.astype(float), np.ones(m)])),
-            constraints=cons,
-            options=_MILP_OPTIONS,
-        )
-        if res.x is None:
-            raise SolverFailure(f"covering MILP failed: {res.message}")
-        x = np.rint(res.x[:n]).astype(np.int64)
-        if not np.any(x[idx] > 0):
-            return None
-        return x
 
 
 def check_feasible(tp: TypedProblem) -> np.ndarray:
