@@ -76,20 +76,46 @@ print("RESULT " + json.dumps(out))
 def run(engine: str, n: int, k: int, repeat: int = 1) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, "-c", WORKER, engine, str(n), str(k), str(POOL_SEED), str(repeat)],
-        capture_output=True, text=True, env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-c",
+            WORKER,
+            engine,
+            str(n),
+            str(k),
+            str(POOL_SEED),
+            str(repeat),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError(f"{engine} {n}: {proc.stderr[-2000:]}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--library-1000", action="store_true", help="also run sortition-algorithms at 1,000 (~30 s)")
-    ap.add_argument("--repeat", type=int, default=3, help="engine runs per size; the minimum time is reported")
-    ap.add_argument("--sizes", default=",".join(str(n) for n, _ in CASES), help="comma-separated pool sizes")
+    ap.add_argument(
+        "--library-1000",
+        action="store_true",
+        help="also run sortition-algorithms at 1,000 (~30 s)",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="engine runs per size; the minimum time is reported",
+    )
+    ap.add_argument(
+        "--sizes",
+        default=",".join(str(n) for n, _ in CASES),
+        help="comma-separated pool sizes",
+    )
     args = ap.parse_args()
     sizes = {int(s) for s in args.sizes.split(",")}
     rows = []
@@ -100,15 +126,28 @@ def main() -> int:
         if n == 100 or (n == 1000 and args.library_1000):
             rows.append(run("sortition-algorithms", n, k))
         else:
-            reason = "skipped: takes ~30 s, pass --library-1000" if n == 1000 else "skipped: takes over an hour"
-            rows.append({"engine": "sortition-algorithms", "people": n, "panel_size": k, "skipped": reason})
+            reason = (
+                "skipped: takes ~30 s, pass --library-1000"
+                if n == 1000
+                else "skipped: takes over an hour"
+            )
+            rows.append(
+                {
+                    "engine": "sortition-algorithms",
+                    "people": n,
+                    "panel_size": k,
+                    "skipped": reason,
+                }
+            )
 
     head = f"{'engine':<22}{'people':>7}{'k':>4}{'seconds':>9}{'min prob':>11}{'peak RSS MiB':>13}  notes"
     print(head)
     print("-" * len(head))
     for r in rows:
         if "skipped" in r:
-            print(f"{r['engine']:<22}{r['people']:>7}{r['panel_size']:>4}{'':>9}{'':>11}{'':>13}  {r['skipped']}")
+            print(
+                f"{r['engine']:<22}{r['people']:>7}{r['panel_size']:>4}{'':>9}{'':>11}{'':>13}  {r['skipped']}"
+            )
             continue
         notes = ""
         if r["engine"] == "xieshang":
@@ -123,7 +162,8 @@ def main() -> int:
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     meta = {
-        "command": "PYTHONPATH=. python bench/draw_benchmark.py" + (" --library-1000" if args.library_1000 else ""),
+        "command": "PYTHONPATH=. python bench/draw_benchmark.py"
+        + (" --library-1000" if args.library_1000 else ""),
         "repeat": args.repeat,
         "timing": "engine: minimum wall time of `repeat` builds in one process; library: one run",
         "python": platform.python_version(),
@@ -131,7 +171,9 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
     }
-    RESULTS.write_text(json.dumps({"meta": meta, "runs": rows}, indent=2) + "\n", encoding="utf-8")
+    RESULTS.write_text(
+        json.dumps({"meta": meta, "runs": rows}, indent=2) + "\n", encoding="utf-8"
+    )
     print(f"\nwritten {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -18,10 +18,31 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import DrawError, InfeasibleQuotas, InvalidDrawInput, SolverFailure
-from .model import KIND_ATTRIBUTE, DrawProblem, Person, Quota, composition_quotas, make_problem
-from .portfolio import ALGORITHM_VERSION, WEIGHT_DENOMINATOR, Composition, Panel, Portfolio, PortfolioType
+from .model import (
+    KIND_ATTRIBUTE,
+    DrawProblem,
+    Person,
+    Quota,
+    composition_quotas,
+    make_problem,
+)
+from .portfolio import (
+    ALGORITHM_VERSION,
+    WEIGHT_DENOMINATOR,
+    Composition,
+    Panel,
+    Portfolio,
+    PortfolioType,
+)
 from .record import CommitmentMismatch, DrawRecord, draw_panel
-from .seed import DrawSeed, Selection, commitment_for, format_rfc3797, new_secret, select_panel
+from .seed import (
+    DrawSeed,
+    Selection,
+    commitment_for,
+    format_rfc3797,
+    new_secret,
+    select_panel,
+)
 
 # verify is lazy too, so `python -m services.talent.sortition.verify` does not
 # find it already imported (runpy warns about that)

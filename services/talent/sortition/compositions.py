@@ -40,7 +40,9 @@ class CompositionSolver:
             mats.append(tp.quota_matrix[rows])
             lbs += [float(q[i].min) for i in rows]
             ubs += [float(q[i].max) for i in rows]
-        self._constraint = LinearConstraint(sparse.vstack(mats).tocsr(), np.array(lbs), np.array(ubs))
+        self._constraint = LinearConstraint(
+            sparse.vstack(mats).tocsr(), np.array(lbs), np.array(ubs)
+        )
         self._h: highspy.Highs | None = None
         self._lp: highspy.Highs | None = None
 
@@ -69,14 +71,32 @@ class CompositionSolver:
             h.setOptionValue("dual_feasibility_tolerance", 1e-10)
             h.setOptionValue("primal_feasibility_tolerance", 1e-10)
         n = self.tp.n_types
-        h.addCols(n, np.zeros(n), np.zeros(n), self.tp.sizes.astype(np.float64), 0,
-                  np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
+        h.addCols(
+            n,
+            np.zeros(n),
+            np.zeros(n),
+            self.tp.sizes.astype(np.float64),
+            0,
+            np.array([], np.int32),
+            np.array([], np.int32),
+            np.array([], np.float64),
+        )
         if integer:
-            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                    np.full(n, highspy.HighsVarType.kInteger))
+            h.changeColsIntegrality(
+                n,
+                np.arange(n, dtype=np.int32),
+                np.full(n, highspy.HighsVarType.kInteger),
+            )
         a = self._constraint.A.tocsr()
-        h.addRows(a.shape[0], self._constraint.lb, self._constraint.ub, a.nnz,
-                  a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64))
+        h.addRows(
+            a.shape[0],
+            self._constraint.lb,
+            self._constraint.ub,
+            a.nnz,
+            a.indptr[:-1].astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data.astype(np.float64),
+        )
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         return h
 
@@ -84,7 +104,9 @@ class CompositionSolver:
         """Optimal composition first, then the other improving solutions HiGHS met
         on its way (each a valid composition; column generation may use them)."""
         n = self.tp.n_types
-        scale = float(np.max(np.abs(weights))) if weights.size and np.any(weights) else 1.0
+        scale = (
+            float(np.max(np.abs(weights))) if weights.size and np.any(weights) else 1.0
+        )
         # The LP relaxation, warm-started, takes about a millisecond; when its
         # optimal vertex is integral it is the MILP optimum too.
         lp = self._model(integer=False)
@@ -126,14 +148,25 @@ def check_feasible(tp: TypedProblem) -> np.ndarray:
     k = p.panel_size
     n_people = len(p.people)
     if n_people < k:
-        raise InfeasibleQuotas(f"panel size {k} but only {n_people} eligible", panel_size=k, eligible=n_people)
+        raise InfeasibleQuotas(
+            f"panel size {k} but only {n_people} eligible",
+            panel_size=k,
+            eligible=n_people,
+        )
 
-    counts = np.asarray(tp.quota_matrix @ tp.sizes.astype(float)).ravel().astype(np.int64)
+    counts = (
+        np.asarray(tp.quota_matrix @ tp.sizes.astype(float)).ravel().astype(np.int64)
+    )
     for q, have in zip(p.quotas, counts):
         if q.min > q.max:
-            raise InfeasibleQuotas(f"quota {q.label()} min {q.min} exceeds its max {q.max}", quota=q.label())
+            raise InfeasibleQuotas(
+                f"quota {q.label()} min {q.min} exceeds its max {q.max}",
+                quota=q.label(),
+            )
         if q.min > k:
-            raise InfeasibleQuotas(f"quota {q.label()} min {q.min} exceeds panel size {k}", quota=q.label())
+            raise InfeasibleQuotas(
+                f"quota {q.label()} min {q.min} exceeds panel size {k}", quota=q.label()
+            )
         if q.min > have:
             raise InfeasibleQuotas(
                 f"quota {q.label()} min {q.min} but only {int(have)} eligible",
@@ -147,11 +180,14 @@ def check_feasible(tp: TypedProblem) -> np.ndarray:
         min_sum = sum(p.quotas[i].min for i in rows)
         if min_sum > k:
             raise InfeasibleQuotas(
-                f"sum of mins over {attr} ({min_sum}) exceeds panel size {k}", attribute=attr
+                f"sum of mins over {attr} ({min_sum}) exceeds panel size {k}",
+                attribute=attr,
             )
         # seats this attribute can offer: capped quotas plus unquota'd values
         quota_people = sum(int(counts[i]) for i in rows)
-        capacity = sum(min(p.quotas[i].max, int(counts[i])) for i in rows) + (n_people - quota_people)
+        capacity = sum(min(p.quotas[i].max, int(counts[i])) for i in rows) + (
+            n_people - quota_people
+        )
         if capacity < k:
             raise InfeasibleQuotas(
                 f"sum of maxes over {attr} (capped by eligible people: {capacity}) is below panel size {k}",
@@ -170,11 +206,15 @@ def _diagnose(tp: TypedProblem) -> str:
     needed = list(p.type_attributes)
     for attr in list(needed):
         trial = [a for a in needed if a != attr]
-        rows = np.array([i for i, q in enumerate(p.quotas) if q.attribute in trial], dtype=np.int64)
+        rows = np.array(
+            [i for i, q in enumerate(p.quotas) if q.attribute in trial], dtype=np.int64
+        )
         if CompositionSolver(tp, rows).best(np.zeros(tp.n_types)) is None:
             needed = trial  # still infeasible without attr: attr is not needed
     if len(needed) == 1:
-        return f"quotas on {needed[0]} cannot be met by any panel of size {p.panel_size}"
+        return (
+            f"quotas on {needed[0]} cannot be met by any panel of size {p.panel_size}"
+        )
     return (
         f"quotas on {' and '.join(needed)} cannot be met together by any panel of size "
         f"{p.panel_size} from the eligible people"

@@ -54,14 +54,18 @@ def build_portfolio(
     fixed_list = sorted(fixed, key=lambda p: p.id)
     fixed_ids = {p.id for p in fixed_list}
     if fixed_ids & excluded_set:
-        raise InvalidDrawInput("a kept panel member is also excluded", ids=sorted(fixed_ids & excluded_set))
+        raise InvalidDrawInput(
+            "a kept panel member is also excluded", ids=sorted(fixed_ids & excluded_set)
+        )
     pool = [p for p in people if p.id not in excluded_set and p.id not in fixed_ids]
 
     # validate the whole panel's request (ids unique, attributes present)
     full = make_problem([*fixed_list, *pool], quotas, panel_size, composition)
     k = full.panel_size - len(fixed_list)
     if k <= 0:
-        raise InvalidDrawInput(f"nothing to draw: {len(fixed_list)} kept members fill the panel of {full.panel_size}")
+        raise InvalidDrawInput(
+            f"nothing to draw: {len(fixed_list)} kept members fill the panel of {full.panel_size}"
+        )
 
     reduced: list[Quota] = []
     for q in full.quotas:
@@ -69,9 +73,12 @@ def build_portfolio(
         assert q.max is not None
         if kept > q.max:
             raise InfeasibleQuotas(
-                f"quota {q.label()} max {q.max} but {kept} kept members already have it", quota=q.label()
+                f"quota {q.label()} max {q.max} but {kept} kept members already have it",
+                quota=q.label(),
             )
-        reduced.append(Quota(q.attribute, q.value, max(0, q.min - kept), min(q.max - kept, k)))
+        reduced.append(
+            Quota(q.attribute, q.value, max(0, q.min - kept), min(q.max - kept, k))
+        )
     problem = DrawProblem(
         people=tuple(sorted(pool, key=lambda p: p.id)),
         quotas=tuple(reduced),
@@ -81,7 +88,9 @@ def build_portfolio(
     return _solve(problem, full, fixed_list, excluded)
 
 
-def _solve(problem: DrawProblem, full: DrawProblem, fixed: list[Person], excluded: list[str]) -> Portfolio:
+def _solve(
+    problem: DrawProblem, full: DrawProblem, fixed: list[Person], excluded: list[str]
+) -> Portfolio:
     tp = group_types(problem)
     sol = solve_maximin(tp)
     weights = _integer_weights(sol.probabilities, WEIGHT_DENOMINATOR)
@@ -134,7 +143,9 @@ def draw_replacements(
     kept_ids = [pid for pid in panel_ids if pid not in set(declined)]
     missing = [pid for pid in kept_ids if pid not in by_id]
     if missing:
-        raise InvalidDrawInput(f"kept panel members missing from the people given: {missing}")
+        raise InvalidDrawInput(
+            f"kept panel members missing from the people given: {missing}"
+        )
     fixed = [by_id[pid] for pid in kept_ids]
     return build_portfolio(
         people_list,

@@ -69,10 +69,20 @@ class _Master:
         inf = highspy.kHighsInf
         self.n_rows = n_rows
         # rows 0..n_rows-1: z - sum_c a_ct p_c <= 0 ; row n_rows: sum_c p_c == 1
-        h.addRows(n_rows, np.full(n_rows, -inf), np.zeros(n_rows), 0, np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
+        h.addRows(
+            n_rows,
+            np.full(n_rows, -inf),
+            np.zeros(n_rows),
+            0,
+            np.array([], np.int32),
+            np.array([], np.int32),
+            np.array([], np.float64),
+        )
         h.addRow(1.0, 1.0, 0, np.array([], np.int32), np.array([], np.float64))
         # column 0: z, maximised
-        h.addCol(-1.0, 0.0, 1.0, n_rows, np.arange(n_rows, dtype=np.int32), np.ones(n_rows))
+        h.addCol(
+            -1.0, 0.0, 1.0, n_rows, np.arange(n_rows, dtype=np.int32), np.ones(n_rows)
+        )
         self.h = h
 
     def add(self, column: np.ndarray) -> None:
@@ -84,7 +94,9 @@ class _Master:
     def solve(self) -> tuple[float, np.ndarray, np.ndarray]:
         self.h.run()
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise SolverFailure(f"master LP: {self.h.modelStatusToString(self.h.getModelStatus())}")
+            raise SolverFailure(
+                f"master LP: {self.h.modelStatusToString(self.h.getModelStatus())}"
+            )
         sol = self.h.getSolution()
         col = np.array(sol.col_value)
         duals = -np.array(sol.row_dual)[: self.n_rows]
@@ -117,7 +129,9 @@ def _swap_neighbours(
     if not ok.any():
         return []
     # quota counts after the move: counts - A[:, a] + A[:, b]
-    after = counts[:, None, None] - a_mat[:, src][:, :, None] + a_mat[:, dst][:, None, :]
+    after = (
+        counts[:, None, None] - a_mat[:, src][:, :, None] + a_mat[:, dst][:, None, :]
+    )
     ok &= np.all((after >= lb[:, None, None]) & (after <= ub[:, None, None]), axis=0)
     si, di = np.nonzero(ok)
     if not len(si):
@@ -200,7 +214,9 @@ def solve_maximin(tp: TypedProblem) -> MaximinSolution:
             candidates = [c for c in candidates if c[1] > threshold]
             if candidates:
                 # more columns of the same family, found by one-seat swaps
-                candidates += _swap_neighbours(tp, candidates[0][0], weights, threshold, SWAP_COLUMNS)
+                candidates += _swap_neighbours(
+                    tp, candidates[0][0], weights, threshold, SWAP_COLUMNS
+                )
             for x, _ in candidates:
                 if x.tobytes() not in seen:
                     seen.add(x.tobytes())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .errors import InvalidDrawInput
 
@@ -52,7 +53,9 @@ class DrawProblem:
     type_attributes: tuple[str, ...]
 
 
-def composition_quotas(composition: Mapping[str, int], attribute: str = KIND_ATTRIBUTE) -> list[Quota]:
+def composition_quotas(
+    composition: Mapping[str, int], attribute: str = KIND_ATTRIBUTE
+) -> list[Quota]:
     """Per-kind panel sizes (e.g. 8 talents, 6 members, 5 public reps) as exact quotas."""
     return [Quota(attribute, kind, n, n) for kind, n in sorted(composition.items())]
 
@@ -71,12 +74,16 @@ def make_problem(
     """
     people_list = sorted(people, key=lambda p: p.id)
     ids = [p.id for p in people_list]
-    for a, b in zip(ids, ids[1:]):
+    for a, b in pairwise(ids):
         if a == b:
-            raise InvalidDrawInput(f"person id {a!r} appears twice in the pool", person_id=a)
+            raise InvalidDrawInput(
+                f"person id {a!r} appears twice in the pool", person_id=a
+            )
     for p in people_list:
         if not isinstance(p.id, str) or not p.id:
-            raise InvalidDrawInput(f"person id must be a non-empty string, got {p.id!r}")
+            raise InvalidDrawInput(
+                f"person id must be a non-empty string, got {p.id!r}"
+            )
 
     quota_list = list(quotas)
     if composition:
@@ -105,7 +112,9 @@ def make_problem(
             # two quotas on the same value (e.g. a composition and an explicit
             # quota on kind): both must hold, so intersect them
             old = merged[key]
-            merged[key] = Quota(q.attribute, q.value, max(old.min, q.min), min(old.max or 0, qmax))
+            merged[key] = Quota(
+                q.attribute, q.value, max(old.min, q.min), min(old.max or 0, qmax)
+            )
         else:
             merged[key] = Quota(q.attribute, q.value, q.min, qmax)
     norm_quotas = tuple(merged[k] for k in sorted(merged))
@@ -116,7 +125,8 @@ def make_problem(
             v = p.attributes.get(a)
             if not isinstance(v, str):
                 raise InvalidDrawInput(
-                    f"person {p.id!r} has no string value for quota attribute {a!r}", person_id=p.id
+                    f"person {p.id!r} has no string value for quota attribute {a!r}",
+                    person_id=p.id,
                 )
     return DrawProblem(tuple(people_list), norm_quotas, panel_size, type_attributes)
 

@@ -34,7 +34,9 @@ WEIGHT_DENOMINATOR = 2**48
 
 def canonical_json(obj: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 text: the same bytes in any process."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def sha256_hex(text: str) -> str:
@@ -82,7 +84,9 @@ class PortfolioType:
 @dataclass(frozen=True)
 class Composition:
     weight: int  # out of WEIGHT_DENOMINATOR
-    seats: tuple[tuple[int, int], ...]  # (type index, seats), type index ascending, seats > 0
+    seats: tuple[
+        tuple[int, int], ...
+    ]  # (type index, seats), type index ascending, seats > 0
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,12 @@ class Portfolio:
 
     attributes: tuple[str, ...]
     panel_size: int
-    quotas: tuple[tuple[str, str, int, int], ...]  # (attribute, value, min, max): the full panel's quotas
-    fixed: tuple[tuple[str, tuple[str, ...]], ...]  # kept members (replacement round): (id, values)
+    quotas: tuple[
+        tuple[str, str, int, int], ...
+    ]  # (attribute, value, min, max): the full panel's quotas
+    fixed: tuple[
+        tuple[str, tuple[str, ...]], ...
+    ]  # kept members (replacement round): (id, values)
     excluded_ids: tuple[str, ...]
     types: tuple[PortfolioType, ...]
     compositions: tuple[Composition, ...]
@@ -120,14 +128,20 @@ class Portfolio:
             "quotas": [list(q) for q in self.quotas],
             "fixed": [[pid, list(vals)] for pid, vals in self.fixed],
             "excluded_ids": list(self.excluded_ids),
-            "types": [{"values": list(t.values), "members": list(t.members)} for t in self.types],
+            "types": [
+                {"values": list(t.values), "members": list(t.members)}
+                for t in self.types
+            ],
             "weight_denominator": self.weight_denominator,
             "compositions": [
-                {"weight": c.weight, "seats": [list(s) for s in c.seats]} for c in self.compositions
+                {"weight": c.weight, "seats": [list(s) for s in c.seats]}
+                for c in self.compositions
             ],
             "lp_min_probability": self.lp_min_probability,
             "lp_upper_bound": self.lp_upper_bound,
-            "probabilities": {pid: fraction_str(p) for pid, p in sorted(self.probabilities.items())},
+            "probabilities": {
+                pid: fraction_str(p) for pid, p in sorted(self.probabilities.items())
+            },
         }
 
     @classmethod
@@ -137,12 +151,19 @@ class Portfolio:
         return cls(
             attributes=tuple(d["attributes"]),
             panel_size=int(d["panel_size"]),
-            quotas=tuple((str(a), str(v), int(lo), int(hi)) for a, v, lo, hi in d["quotas"]),
+            quotas=tuple(
+                (str(a), str(v), int(lo), int(hi)) for a, v, lo, hi in d["quotas"]
+            ),
             fixed=tuple((str(pid), tuple(vals)) for pid, vals in d["fixed"]),
             excluded_ids=tuple(d["excluded_ids"]),
-            types=tuple(PortfolioType(tuple(t["values"]), tuple(t["members"])) for t in d["types"]),
+            types=tuple(
+                PortfolioType(tuple(t["values"]), tuple(t["members"]))
+                for t in d["types"]
+            ),
             compositions=tuple(
-                Composition(int(c["weight"]), tuple((int(i), int(s)) for i, s in c["seats"]))
+                Composition(
+                    int(c["weight"]), tuple((int(i), int(s)) for i, s in c["seats"])
+                )
                 for c in d["compositions"]
             ),
             lp_min_probability=str(d["lp_min_probability"]),

@@ -37,7 +37,10 @@ class DrawRecord:
             "portfolio": pf.to_dict(),
             "portfolio_hash": pf.hash,
             "commitment": self.commitment,
-            "seed": {"secret": self.seed.secret, "public_randomness": self.seed.public_randomness},
+            "seed": {
+                "secret": self.seed.secret,
+                "public_randomness": self.seed.public_randomness,
+            },
             "selection": {
                 "composition_index": self.selection.composition_index,
                 "u": fraction_str(self.selection.u),
@@ -69,5 +72,9 @@ def draw_panel(
     """
     seed = DrawSeed(secret, public_randomness)
     if commitment is not None and commitment != seed.commitment:
-        raise CommitmentMismatch("the revealed secret does not match the published commitment")
-    return DrawRecord(portfolio, commitment_for(secret), seed, select_panel(portfolio, seed))
+        raise CommitmentMismatch(
+            "the revealed secret does not match the published commitment"
+        )
+    return DrawRecord(
+        portfolio, commitment_for(secret), seed, select_panel(portfolio, seed)
+    )

@@ -40,7 +40,9 @@ def library_maximin(
     for i, p in enumerate(problem.people):
         pool.add(p.id, {a: p.attributes[a] for a in problem.type_attributes}, fc, i + 1)
     set_random_provider(0)
-    committees, probs, _ = find_distribution_maximin(fc, pool, k, [], solver_backend=solver_backend)
+    committees, probs, _ = find_distribution_maximin(
+        fc, pool, k, [], solver_backend=solver_backend
+    )
     marg: dict[str, float] = {p.id: 0.0 for p in problem.people}
     for committee, pr in zip(committees, probs):
         for pid in committee:

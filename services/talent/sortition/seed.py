@@ -42,7 +42,9 @@ def format_rfc3797(sources: Iterable[Iterable[int]]) -> str:
     """Public random sources as RFC 3797 (section 4) wants them: each source's
     numbers sorted ascending, each followed by '.', each source closed by '/'.
     E.g. [[9, 18, 2], [7]] -> "2.9.18./7./" """
-    return "".join("".join(f"{n}." for n in sorted(int(x) for x in src)) + "/" for src in sources)
+    return "".join(
+        "".join(f"{n}." for n in sorted(int(x) for x in src)) + "/" for src in sources
+    )
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ def locate(weights: Sequence[int], denominator: int, r: int) -> tuple[int, Fract
 def select_panel(portfolio: Portfolio, seed: DrawSeed) -> Selection:
     digest = random_value(portfolio.hash, seed)
     r = int.from_bytes(digest, "big")
-    index, u = locate([c.weight for c in portfolio.compositions], portfolio.weight_denominator, r)
+    index, u = locate(
+        [c.weight for c in portfolio.compositions], portfolio.weight_denominator, r
+    )
     panel = portfolio.panel_for(index, u)
     fixed = {pid for pid, _ in portfolio.fixed}
     return Selection(

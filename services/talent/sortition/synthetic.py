@@ -7,7 +7,16 @@ import numpy as np
 from .model import Person, Quota
 
 KINDS = ("member", "public_rep", "talent")
-EXPERTISE = ("agriculture", "education", "environment", "finance", "health", "law", "planning", "transport")
+EXPERTISE = (
+    "agriculture",
+    "education",
+    "environment",
+    "finance",
+    "health",
+    "law",
+    "planning",
+    "transport",
+)
 GENDERS = ("female", "male")
 
 
@@ -52,12 +61,18 @@ def synthetic_quotas(k: int, n_towns: int = 10) -> tuple[dict[str, int], list[Qu
     """
     talents = round(0.4 * k)
     members = round(0.3 * k)
-    composition = {"talent": talents, "member": members, "public_rep": k - talents - members}
+    composition = {
+        "talent": talents,
+        "member": members,
+        "public_rep": k - talents - members,
+    }
     g = int(0.4 * k)
     quotas = [Quota("gender", v, g, k - g) for v in GENDERS]
     cap_e = max(2, -(-k // 4))
     for e in EXPERTISE:
-        quotas.append(Quota("expertise", e, 1 if e in ("education", "health") else 0, cap_e))
+        quotas.append(
+            Quota("expertise", e, 1 if e in ("education", "health") else 0, cap_e)
+        )
     cap_t = max(1, -(-k // 5))
     for t in towns(n_towns):
         quotas.append(Quota("town", t, 0, cap_t))

@@ -54,7 +54,10 @@ def group_types(problem: DrawProblem) -> TypedProblem:
                 rows.append(qi)
                 cols.append(ti)
     matrix = sparse.csr_matrix(
-        (np.ones(len(rows)), (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))),
+        (
+            np.ones(len(rows)),
+            (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)),
+        ),
         shape=(len(problem.quotas), len(types)),
     )
     sizes = np.array([t.size for t in types], dtype=np.int64)

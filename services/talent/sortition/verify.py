@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .portfolio import ALGORITHM_VERSION, Portfolio, canonical_json, fraction_str, sha256_hex
+from .portfolio import (
+    ALGORITHM_VERSION,
+    Portfolio,
+    canonical_json,
+    fraction_str,
+    sha256_hex,
+)
 from .seed import DrawSeed, commitment_for, select_panel
 
 
@@ -35,8 +41,12 @@ class VerificationReport:
         return condition
 
     def text(self) -> str:
-        lines = [f"ok    {p}" for p in self.passed] + [f"FAIL  {f}" for f in self.failures]
-        lines.append("VERIFIED" if self.ok else f"NOT VERIFIED ({len(self.failures)} failure(s))")
+        lines = [f"ok    {p}" for p in self.passed] + [
+            f"FAIL  {f}" for f in self.failures
+        ]
+        lines.append(
+            "VERIFIED" if self.ok else f"NOT VERIFIED ({len(self.failures)} failure(s))"
+        )
         return "\n".join(lines)
 
 
@@ -56,7 +66,14 @@ def verify_draw(exported: dict[str, Any]) -> VerificationReport:
     rep = VerificationReport()
     try:
         _verify(exported, rep)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        AttributeError,
+        ZeroDivisionError,
+    ) as exc:
         rep.check(False, "record is well formed", f"{type(exc).__name__}: {exc}")
     return rep
 
@@ -93,14 +110,23 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
     vectors = [t.values for t in pf.types]
     structure_ok &= len(set(vectors)) == len(vectors)
     for t in pf.types:
-        structure_ok &= len(t.values) == len(attrs) and list(t.members) == sorted(set(t.members)) and len(t.members) > 0
+        structure_ok &= (
+            len(t.values) == len(attrs)
+            and list(t.members) == sorted(set(t.members))
+            and len(t.members) > 0
+        )
         for pid in t.members:
-            structure_ok &= pid not in seen and pid not in excluded and pid not in fixed_ids
+            structure_ok &= (
+                pid not in seen and pid not in excluded and pid not in fixed_ids
+            )
             seen.add(pid)
     for pid, vals in pf.fixed:
         structure_ok &= len(vals) == len(attrs) and pid not in excluded
     structure_ok &= len(set(fixed_ids)) == len(fixed_ids)
-    rep.check(bool(structure_ok), "types partition the pool; no excluded or kept person is drawable")
+    rep.check(
+        bool(structure_ok),
+        "types partition the pool; no excluded or kept person is drawable",
+    )
     if not structure_ok:
         return
 
@@ -122,12 +148,19 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
             size += s
             for a, v in zip(attrs, pf.types[ti].values):
                 counts[(a, v)] += s
-        comp_failures += [f"composition {ci}: {b}" for b in _quota_failures(pf, counts, size)]
-    rep.check(not comp_failures, "every panel has the right size and meets the quotas", "; ".join(comp_failures[:5]))
+        comp_failures += [
+            f"composition {ci}: {b}" for b in _quota_failures(pf, counts, size)
+        ]
+    rep.check(
+        not comp_failures,
+        "every panel has the right size and meets the quotas",
+        "; ".join(comp_failures[:5]),
+    )
 
     weights = [c.weight for c in pf.compositions]
     rep.check(
-        all(isinstance(w, int) and w > 0 for w in weights) and sum(weights) == pf.weight_denominator,
+        all(isinstance(w, int) and w > 0 for w in weights)
+        and sum(weights) == pf.weight_denominator,
         "panel weights are positive integers summing to the denominator",
     )
 
@@ -148,7 +181,10 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
     # 5. the seed: commitment, then the panel it selects
     seed_d = exported.get("seed", {})
     seed = DrawSeed(str(seed_d.get("secret", "")), seed_d.get("public_randomness"))
-    rep.check(commitment_for(seed.secret) == exported.get("commitment"), "revealed secret matches the commitment")
+    rep.check(
+        commitment_for(seed.secret) == exported.get("commitment"),
+        "revealed secret matches the commitment",
+    )
     sel_d = exported.get("selection", {})
     try:
         sel = select_panel(pf, seed)
@@ -162,7 +198,8 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
         "random value and panel index follow from the seed and the portfolio hash",
     )
     rep.check(
-        list(sel.panel) == sel_d.get("panel") and list(sel.drawn_ids) == sel_d.get("drawn_ids"),
+        list(sel.panel) == sel_d.get("panel")
+        and list(sel.drawn_ids) == sel_d.get("drawn_ids"),
         "selected panel follows from the seed",
         f"expected {list(sel.panel)}, record says {sel_d.get('panel')}",
     )
@@ -205,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         sel = exported["selection"]
         print(f"panel ({len(sel['panel'])}): {' '.join(sel['panel'])}")
         if "summary" in exported:
-            print(f"min selection probability: {float(Fraction(exported['summary']['min_probability'])):.6%}")
+            print(
+                f"min selection probability: {float(Fraction(exported['summary']['min_probability'])):.6%}"
+            )
     return 0 if rep.ok else 1
 
 

@@ -17,7 +17,9 @@ SIGMAS = 4.0
 
 def test_empirical_frequencies_match_published_probabilities():
     composition, quotas = synthetic_quotas(6, n_towns=5)
-    portfolio = build_portfolio(synthetic_pool(30, seed=2, n_towns=5), quotas, composition=composition)
+    portfolio = build_portfolio(
+        synthetic_pool(30, seed=2, n_towns=5), quotas, composition=composition
+    )
     counts: Counter = Counter()
     for i in range(DRAWS):
         sel = select_panel(portfolio, DrawSeed(f"frequency-test-{i}", "public"))

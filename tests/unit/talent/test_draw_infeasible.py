@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.talent.sortition import InfeasibleQuotas, InvalidDrawInput, Person, Quota, build_portfolio, draw_replacements
+from services.talent.sortition import (
+    InfeasibleQuotas,
+    InvalidDrawInput,
+    Person,
+    Quota,
+    build_portfolio,
+    draw_replacements,
+)
 
 
 def pool():
@@ -29,7 +36,11 @@ def test_min_above_eligible_names_the_quota():
 
 
 def test_sum_of_mins_exceeds_panel_size():
-    quotas = [Quota("town", "a", 2, 4), Quota("town", "b", 2, 2), Quota("town", "c", 2, 2)]
+    quotas = [
+        Quota("town", "a", 2, 4),
+        Quota("town", "b", 2, 2),
+        Quota("town", "c", 2, 2),
+    ]
     with pytest.raises(InfeasibleQuotas) as exc:
         build_portfolio(pool(), quotas, panel_size=5)
     assert "sum of mins over town (6) exceeds panel size 5" in str(exc.value)
@@ -63,14 +74,23 @@ def test_general_infeasibility_names_the_clashing_attributes():
 
 
 def test_replacement_when_kept_members_exceed_a_max():
-    with pytest.raises(InfeasibleQuotas, match="quota gender=male max 1 but 2 kept members already have it"):
+    with pytest.raises(
+        InfeasibleQuotas,
+        match="quota gender=male max 1 but 2 kept members already have it",
+    ):
         draw_replacements(
-            pool(), panel=["m1", "m2", "f1"], declined_ids=["f1"], quotas=[Quota("gender", "male", 0, 1)], panel_size=3
+            pool(),
+            panel=["m1", "m2", "f1"],
+            declined_ids=["f1"],
+            quotas=[Quota("gender", "male", 0, 1)],
+            panel_size=3,
         )
 
 
 def test_duplicate_ids_and_missing_attributes_are_input_errors():
     with pytest.raises(InvalidDrawInput):
         build_portfolio([*pool(), pool()[0]], panel_size=2)
-    with pytest.raises(InvalidDrawInput, match="no string value for quota attribute 'sector'"):
+    with pytest.raises(
+        InvalidDrawInput, match="no string value for quota attribute 'sector'"
+    ):
         build_portfolio(pool(), [Quota("sector", "x", 0, 1)], panel_size=2)

@@ -24,14 +24,21 @@ from services.talent.sortition import (
     verify_draw,
 )
 
-ATTRS = {"kind": ("talent", "member", "public_rep"), "gender": ("female", "male"), "town": ("a", "b", "c")}
+ATTRS = {
+    "kind": ("talent", "member", "public_rep"),
+    "gender": ("female", "male"),
+    "town": ("a", "b", "c"),
+}
 
 
 @st.composite
 def requests(draw):
     n = draw(st.integers(4, 10))
     people = [
-        Person(f"id{i:02d}", {a: draw(st.sampled_from(vals)) for a, vals in ATTRS.items()}) for i in range(n)
+        Person(
+            f"id{i:02d}", {a: draw(st.sampled_from(vals)) for a, vals in ATTRS.items()}
+        )
+        for i in range(n)
     ]
     k = draw(st.integers(1, min(n, 4)))
     quotas = []
@@ -46,7 +53,9 @@ def requests(draw):
 
 def _valid(panel, quotas, k):
     counts = Counter((a, p.attributes[a]) for p in panel for a in ATTRS)
-    return len(panel) == k and all(q.min <= counts[(q.attribute, q.value)] <= q.max for q in quotas)
+    return len(panel) == k and all(
+        q.min <= counts[(q.attribute, q.value)] <= q.max for q in quotas
+    )
 
 
 def _brute_maximin(people, quotas, k):
@@ -73,7 +82,13 @@ def _brute_maximin(people, quotas, k):
     return -res.fun, set(ids)
 
 
-@settings(max_examples=80, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(requests())
 def test_quotas_always_met_and_optimum_is_maximin(req):
     people, quotas, k = req
@@ -104,7 +119,13 @@ def test_quotas_always_met_and_optimum_is_maximin(req):
     assert verify_draw(record.to_dict()).ok
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(requests(), st.data())
 def test_replacement_round_keeps_every_quota(req, data):
     people, quotas, k = req
@@ -120,7 +141,9 @@ def test_replacement_round_keeps_every_quota(req, data):
         # only acceptable if no valid completion exists among the remaining people
         kept = [p for p in people if p.id in panel and p.id not in declined]
         rest = [p for p in people if p.id not in panel]
-        assert not any(_valid(kept + list(c), quotas, k) for c in combinations(rest, len(declined)))
+        assert not any(
+            _valid(kept + list(c), quotas, k) for c in combinations(rest, len(declined))
+        )
         event("no valid completion")
         return
     event("replacements drawn")

@@ -10,7 +10,10 @@ from services.talent.sortition.reference import library_maximin
 from services.talent.sortition.synthetic import synthetic_pool, synthetic_quotas
 
 
-@pytest.mark.parametrize(("n", "k", "seed", "n_towns"), [(30, 6, 2, 5), (60, 7, 3, 5), (100, 8, 1, 5), (100, 8, 7, 10)])
+@pytest.mark.parametrize(
+    ("n", "k", "seed", "n_towns"),
+    [(30, 6, 2, 5), (60, 7, 3, 5), (100, 8, 1, 5), (100, 8, 7, 10)],
+)
 def test_min_probability_matches_library_maximin(n, k, seed, n_towns):
     composition, quotas = synthetic_quotas(k, n_towns=n_towns)
     pool = synthetic_pool(n, seed=seed, n_towns=n_towns)

@@ -39,7 +39,13 @@ print(json.dumps({"ok": verify_draw(record).ok}))
 def _run(code: str, hashseed: str, *args: str, stdin: str | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hashseed}
     out = subprocess.run(
-        [sys.executable, "-c", code, *args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, check=True
+        [sys.executable, "-c", code, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
     )
     # HiGHS prints a banner on stdout when it starts; the JSON is the last line
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -50,6 +56,8 @@ def test_same_portfolio_hash_and_panel_under_different_hash_seeds():
     b = _run(SCRIPT, "424242", "draw")
     assert a["hash"] == b["hash"]
     assert a["panel"] == b["panel"]
-    assert json.dumps(a["record"], sort_keys=True) == json.dumps(b["record"], sort_keys=True)
+    assert json.dumps(a["record"], sort_keys=True) == json.dumps(
+        b["record"], sort_keys=True
+    )
     # and a third process, with yet another hash seed, re-verifies it offline
     assert _run(VERIFY, "7", stdin=json.dumps(a["record"]))["ok"] is True

@@ -37,7 +37,9 @@ def request_data():
 @pytest.fixture(scope="module")
 def exported(request_data):
     people, quotas, composition = request_data
-    portfolio = build_portfolio(people, quotas, composition=composition, excluded_ids=["p05", "p17"])
+    portfolio = build_portfolio(
+        people, quotas, composition=composition, excluded_ids=["p05", "p17"]
+    )
     return draw_panel(portfolio, SECRET, PUBLIC, commitment_for(SECRET)).to_dict()
 
 
@@ -73,7 +75,7 @@ def _swap_one_member(d):
 
 
 def _bump_probability(d):
-    pid = sorted(d["portfolio"]["probabilities"])[0]
+    pid = min(d["portfolio"]["probabilities"])
     num, den = d["portfolio"]["probabilities"][pid].split("/")
     d["portfolio"]["probabilities"][pid] = f"{int(num) + 1}/{den}"
 
@@ -88,11 +90,27 @@ def _move_weight(d):
     ("name", "change", "expected_failure"),
     [
         ("changed panel", _swap_one_member, "selected panel follows from the seed"),
-        ("changed probability", _bump_probability, "published per-person probabilities"),
+        (
+            "changed probability",
+            _bump_probability,
+            "published per-person probabilities",
+        ),
         ("changed weight", _move_weight, "portfolio hash matches"),
-        ("wrong secret", lambda d: d["seed"].update(secret="guess"), "revealed secret matches the commitment"),
-        ("other public randomness", lambda d: d["seed"].update(public_randomness="1./"), "follow from the seed"),
-        ("excluded person on panel", lambda d: d["portfolio"]["types"][0]["members"].append("p05"), "portfolio hash"),
+        (
+            "wrong secret",
+            lambda d: d["seed"].update(secret="guess"),
+            "revealed secret matches the commitment",
+        ),
+        (
+            "other public randomness",
+            lambda d: d["seed"].update(public_randomness="1./"),
+            "follow from the seed",
+        ),
+        (
+            "excluded person on panel",
+            lambda d: d["portfolio"]["types"][0]["members"].append("p05"),
+            "portfolio hash",
+        ),
     ],
 )
 def test_tampering_is_detected(exported, name, change, expected_failure):
@@ -106,7 +124,12 @@ def test_replacement_round_keeps_quotas_and_verifies(request_data, exported):
     panel = exported["selection"]["panel"]
     declined = panel[:3]
     portfolio = draw_replacements(
-        people, panel, declined, quotas, composition=composition, excluded_ids=["p05", "p17"]
+        people,
+        panel,
+        declined,
+        quotas,
+        composition=composition,
+        excluded_ids=["p05", "p17"],
     )
     record = draw_panel(portfolio, SECRET + "-r1", None).to_dict()
     assert verify_draw(record).ok
@@ -117,7 +140,11 @@ def test_replacement_round_keeps_quotas_and_verifies(request_data, exported):
     assert not set(new) & set(panel)
     # the final panel meets the original quotas and composition
     by_id = {p.id: p for p in people}
-    counts = Counter((a, by_id[pid].attributes[a]) for pid in final for a in ("kind", "gender", "town", "expertise"))
+    counts = Counter(
+        (a, by_id[pid].attributes[a])
+        for pid in final
+        for a in ("kind", "gender", "town", "expertise")
+    )
     for kind, n in composition.items():
         assert counts[("kind", kind)] == n
     for q in quotas:
@@ -133,10 +160,19 @@ def test_cli_exit_codes(exported, tmp_path):
     bad.write_text(json.dumps(d), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "services.talent.sortition.verify"]
-    ok = subprocess.run([*cmd, str(good)], capture_output=True, text=True, env=env, cwd=ROOT)
+    ok = subprocess.run(
+        [*cmd, str(good)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "VERIFIED" in ok.stdout
-    ko = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, env=env, cwd=ROOT)
+    ko = subprocess.run(
+        [*cmd, str(bad)], check=False, capture_output=True, text=True, env=env, cwd=ROOT
+    )
     assert ko.returncode == 1
     assert "NOT VERIFIED" in ko.stdout and "FAIL" in ko.stdout
 
@@ -160,6 +196,10 @@ def test_cli_rejects_unreadable_file(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, "-m", "services.talent.sortition.verify", str(junk)],
-        capture_output=True, text=True, env=env, cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     assert out.returncode == 1 and "cannot read" in out.stdout
