@@ -14,7 +14,7 @@ from scipy import sparse
 from scipy.optimize import LinearConstraint
 
 from .errors import InfeasibleQuotas, SolverFailure
-from .types import TypedProblem
+from .grouping import TypedProblem
 
 # mip_rel_gap=0 would make HiGHS prove optimality to the last bit; 1e-10 is
 # tighter than the column-generation tolerance and still fast.

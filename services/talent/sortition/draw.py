@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .errors import InfeasibleQuotas, InvalidDrawInput
+from .grouping import group_types
 from .maximin import solve_maximin
 from .model import DrawProblem, Person, Quota, make_problem
 from .portfolio import WEIGHT_DENOMINATOR, Composition, Portfolio, PortfolioType
-from .types import group_types
 
 
 def _integer_weights(probs: np.ndarray, denominator: int) -> list[int]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .compositions import CompositionSolver, check_feasible
 from .errors import SolverFailure
-from .types import TypedProblem
+from .grouping import TypedProblem
 
 #: relative optimality tolerance of the column generation
 TOL = 1e-9
