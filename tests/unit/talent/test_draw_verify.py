@@ -14,6 +14,7 @@ import pytest
 
 from services.talent.sortition import (
     CommitmentMismatch,
+    Portfolio,
     build_portfolio,
     commitment_for,
     draw_panel,
@@ -203,3 +204,15 @@ def test_cli_rejects_unreadable_file(tmp_path):
         cwd=ROOT,
     )
     assert out.returncode == 1 and "cannot read" in out.stdout
+
+
+def test_stored_portfolio_reloads_with_the_same_hash(request_data):
+    # phase 1 and phase 2 may run in different processes: the service stores
+    # the published JSON and rebuilds the portfolio from it for the draw
+    people, quotas, composition = request_data
+    portfolio = build_portfolio(people, quotas, composition=composition)
+    reloaded = Portfolio.from_dict(json.loads(portfolio.canonical_json))
+    assert reloaded.hash == portfolio.hash
+    a = draw_panel(portfolio, SECRET, PUBLIC).selection
+    b = draw_panel(reloaded, SECRET, PUBLIC).selection
+    assert a == b
