@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         CommitmentState,
         EscalationRecord,
         FollowUpAction,
+        FollowUpClosed,
         FollowUpInput,
         FollowUpPlan,
         FollowUpStage,
@@ -105,6 +106,21 @@ class FollowUpWorkflow:
                 self._publish()
                 await self._sync_state()
         await self._sync_state()
+        if workflow.patched("tell-consultation-when-closed") and self._in.consultation_topic_id:
+            # A signal, not a child relation: the consultation may have continued-as-new.
+            try:
+                await workflow.get_external_workflow_handle(
+                    f"consultation-{self._in.consultation_topic_id}"
+                ).signal(
+                    "follow_up_closed",
+                    FollowUpClosed(
+                        commitment_id=self._in.commitment_id,
+                        satisfaction=self._satisfaction,
+                        closed_at=self._closed_at or _iso(workflow.now()),
+                    ),
+                )
+            except Exception as exc:  # noqa: BLE001 - the commitment is closed either way
+                workflow.logger.warning("consultation not told of closed commitment: %s", type(exc).__name__)
         return self.status()
 
     def _next_wake(self) -> tuple[datetime, str]:
@@ -376,4 +392,5 @@ class FollowUpWorkflow:
             last_action_id=self._last_action_id,
             completed_at=self._completed_at,
             history_limit=self._in.history_limit,
+            consultation_topic_id=self._in.consultation_topic_id,
         )

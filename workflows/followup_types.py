@@ -109,6 +109,8 @@ class FollowUpInput:
     # Continue-as-new after this many history events (the server's own suggestion
     # comes far later); small in tests to exercise it.
     history_limit: int = 2000
+    # The consultation whose meeting made the commitment: told when this one closes.
+    consultation_topic_id: int = 0
 
 
 @dataclass
@@ -121,6 +123,15 @@ class FollowUpAction:
     new_due_at: str | None = None  # extension_granted
     passed: bool | None = None  # verification
     rating: str | None = None  # satisfaction: satisfied | basically_satisfied | unsatisfied
+
+
+@dataclass
+class FollowUpClosed:
+    """Signal to the consultation: one of its commitments is closed."""
+
+    commitment_id: int
+    satisfaction: str | None
+    closed_at: str
 
 
 @dataclass

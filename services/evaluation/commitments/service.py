@@ -106,6 +106,7 @@ async def start_follow_up(session: AsyncSession, temporal: Client, settings: Set
                 due_at=commitment.due_at.isoformat(),
                 policy=commitment.policy,
                 started_at=commitment.created_at.isoformat(),
+                consultation_topic_id=commitment.consultation_topic_id,
             ),
             id=followup_workflow_id(commitment.id),
             task_queue=settings.temporal_task_queue,
