@@ -7,6 +7,7 @@ records nothing twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from temporalio import activity
@@ -14,6 +15,10 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.service_client import ServiceCallError, ServiceClient
 from services.common.settings import ServiceName
+
+
+# A commitment "due" on a date is due at the end of that working day, Beijing time.
+END_OF_WORKING_DAY = time(17, 30, tzinfo=timezone(timedelta(hours=8)))
 
 
 @dataclass
@@ -53,3 +58,121 @@ class ConsultationActivities:
             idempotency_key=params.event_key,
         )
         return int(body["id"])
+
+
+# ---------------------------------------------------------------- the lifecycle
+@dataclass
+class DrawRequest:
+    topic_id: int
+    round: int
+    composition: dict[str, int]
+    expertise: list[str] = field(default_factory=list)
+    exclude_departments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReplacementRequest:
+    topic_id: int
+    draw_id: int
+    round: int
+    declined: list[int]
+
+
+@dataclass
+class DrawResult:
+    draw_id: int
+    round: int
+    panel: list[int]  # person ids: the whole panel after this round
+    drawn: list[int]  # person ids invited in this round
+
+
+@dataclass
+class HandOverRequest:
+    topic_id: int
+    meeting_id: int
+    organiser: str | None
+    plan_year: int | None
+    follow_up_policy: str  # production | seconds
+    seconds_scale: float = 1.0
+
+
+@dataclass
+class NoticeRequest:
+    idempotency_key: str
+    kind: str
+    recipients: list[str]
+    payload: dict[str, Any]
+
+
+def _draw_result(body: dict[str, Any]) -> DrawResult:
+    return DrawResult(draw_id=int(body["id"]), round=int(body["round"]), panel=list(body["panel"]),
+                      drawn=list(body["drawn"]))
+
+
+class LifecycleActivities(ConsultationActivities):
+    """Activities of a consultation after the chair's decision."""
+
+    @activity.defn
+    async def draw_participants(self, request: DrawRequest) -> DrawResult:
+        """First draw of the consultation's participants (talent: fair, verifiable)."""
+        body = await self._post(
+            "talent",
+            "/draws",
+            {
+                "consultation_id": request.topic_id,
+                "round": request.round,
+                "composition": request.composition,
+                "expertise": request.expertise,
+                "exclude_departments": request.exclude_departments,
+            },
+            # talent makes (consultation, round) unique: a retry returns the same draw
+            idempotency_key=f"draw-{request.topic_id}-{request.round}",
+        )
+        return _draw_result(body)
+
+    @activity.defn
+    async def draw_replacements(self, request: ReplacementRequest) -> DrawResult:
+        """A replacement round for declined or silent invitees, keeping the quotas."""
+        body = await self._post(
+            "talent",
+            f"/draws/{request.draw_id}/replacements",
+            {"round": request.round, "declined": request.declined},
+            idempotency_key=f"draw-{request.topic_id}-{request.round}",
+        )
+        return _draw_result(body)
+
+    @activity.defn
+    async def hand_over_commitments(self, request: HandOverRequest) -> list[int]:
+        """The meeting's commitments (承诺) to evaluation, which starts a FollowUpWorkflow
+        for each; returns the commitment ids there."""
+        meeting = await self._services.get_json("intake", f"/meetings/{request.meeting_id}")
+        ids = []
+        for commitment in meeting["commitments"]:
+            due = datetime.combine(date.fromisoformat(commitment["due_date"]), END_OF_WORKING_DAY)
+            body = await self._post(
+                "evaluation",
+                "/commitments",
+                {
+                    "consultation_topic_id": request.topic_id,
+                    "department": commitment["owner_department"],
+                    "content": commitment["content"],
+                    "due_at": due.isoformat(),
+                    "organiser": request.organiser,
+                    "plan_year": request.plan_year,
+                    "policy": request.follow_up_policy,
+                    "seconds_scale": request.seconds_scale,
+                },
+                idempotency_key=f"meeting-{request.meeting_id}-commitment-{commitment['id']}",
+            )
+            ids.append(int(body["id"]))
+        return ids
+
+    @activity.defn
+    async def send_notice(self, request: NoticeRequest) -> None:
+        """A notice through evaluation's outbox (webhooks), once per idempotency key."""
+        await self._post(
+            "evaluation",
+            "/notifications",
+            {"kind": request.kind, "recipients": request.recipients, "payload": request.payload},
+            idempotency_key=request.idempotency_key,
+        )
