@@ -41,6 +41,17 @@ def _not_garbled(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _not_spam(value: str, info: ValidationInfo) -> str:
+    # Staff entries are not moderated, so spam pasted into one is refused here; the
+    # public's own submissions go to the moderation queue instead (never refused).
+    from .screening import screen_submission
+
+    result = screen_submission(value)
+    if result.verdict == "moderate":
+        raise ValueError(f"{info.field_name} looks like spam ({', '.join(result.codes)}); remove it and resend")
+    return value
+
+
 def line(max_length: int, description: str = ""):  # noqa: ANN201
     return Annotated[str, Field(min_length=1, max_length=max_length, description=description), AfterValidator(_single_line)]
 
@@ -54,8 +65,8 @@ CONTENT_MAX = 5000
 NAME_MAX = 100
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
 
-Title = Annotated[line(TITLE_MAX, "标题"), AfterValidator(_not_garbled)]
-Content = Annotated[text(CONTENT_MAX, "内容"), AfterValidator(_not_garbled)]
+Title = Annotated[line(TITLE_MAX, "标题"), AfterValidator(_not_garbled), AfterValidator(_not_spam)]
+Content = Annotated[text(CONTENT_MAX, "内容"), AfterValidator(_not_garbled), AfterValidator(_not_spam)]
 PublicTitle = line(TITLE_MAX, "标题")
 PublicContent = text(CONTENT_MAX, "内容")
 Name = line(NAME_MAX)
