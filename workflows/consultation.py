@@ -104,15 +104,18 @@ def decision_problem(decision: DecisionInput, topic_id: int) -> str | None:
 
 @workflow.defn
 class ConsultationWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, params: ConsultationInput) -> None:
+        # Set here, not in run: an update can be handled before run's first step (a
+        # decision sent right after the start), and its validator needs the topic id.
         self._stage = Stage.SUBMITTED
-        self._topic_id = 0
+        self._topic_id = params.topic_id
         self._decision: DecisionInput | None = None
 
     @workflow.run
     async def run(self, params: ConsultationInput) -> ConsultationStatus:
-        self._topic_id = params.topic_id
-        self._enter(Stage.SUBMITTED)
+        # Not _enter(SUBMITTED): a decision handled before this step must not be undone.
+        self._enter(self._stage)
         workflow.upsert_search_attributes([TOPIC_CHANNEL.value_set(params.channel)])
         await workflow.execute_activity(
             ConsultationActivities.record_consultation_event,
