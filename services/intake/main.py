@@ -39,6 +39,7 @@ async def reconcile_workflows(app: FastAPI) -> None:
                 )
                 index = getattr(app.state, "topic_index", None) or TopicIndex()
                 app.state.topic_index = index
+                await service.backfill_legacy_topics(session, index)
                 settled = await decisions.deliver_pending(session, temporal, index, older_than=timedelta(seconds=10))
             if started:
                 log.info("topics.workflows_started_late", count=started)

@@ -57,10 +57,11 @@ def test_channel_fields_are_required_and_foreign_ones_refused(stack: Stack) -> N
 
 
 def test_public_submission_traditional_script_joins_the_same_concern(stack: Stack) -> None:
+    sender = resident(stack)
     first = post(
         stack, "/public/submissions",
         {"title": "云锦镇路灯不亮", "content": "云锦镇老街的路灯坏了三个月，晚上出行很不安全，希望尽快修好路灯。"},
-        resident(stack),
+        sender,
     )
     assert first.status_code == 201, first.text
     receipt = first.json()
@@ -73,6 +74,10 @@ def test_public_submission_traditional_script_joins_the_same_concern(stack: Stac
     )
     assert again.status_code == 201, again.text
     assert again.json()["topic_id"] == receipt["topic_id"]
+    # The sender sees what became of it; another resident does not.
+    mine = get(stack, f"/public/submissions/{receipt['submission_id']}", sender)
+    assert mine.json() == {**receipt, "topic_stage": "submitted"}
+    assert_problem(get(stack, f"/public/submissions/{receipt['submission_id']}", resident(stack)), 404)
     clerk = stack.auth(Role.CLERK)
     topic = get(stack, f"/topics/{receipt['topic_id']}", clerk).json()
     assert topic["support_count"] == 2
@@ -113,7 +118,8 @@ def test_spam_goes_to_moderation_with_reasons_and_a_clerk_decides(stack: Stack, 
     topics_before, _ = counts(stack)
     held = post(stack, "/public/submissions", {"title": "建议", "content": content}, resident(stack))
     assert held.status_code == 202, held.text
-    assert held.json() == {"submission_id": held.json()["submission_id"], "status": "in_review", "topic_id": None}
+    assert held.json() == {"submission_id": held.json()["submission_id"], "status": "in_review", "topic_id": None,
+                           "topic_stage": None}
     clerk = stack.auth(Role.CLERK)
     queue = get(stack, "/moderation", clerk, limit=200).json()["items"]
     item = next(s for s in queue if s["id"] == held.json()["submission_id"])

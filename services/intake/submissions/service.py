@@ -35,7 +35,7 @@ from ..fields import validation_problem
 from ..screening import FloodWindow, RateLimit, screen_submission
 from ..topics import service as topics
 from ..topics.index import TopicIndex, topic_text
-from ..topics.models import Submission
+from ..topics.models import Submission, Topic
 from ..topics.schemas import (
     CHANNEL_FIELDS,
     SPECIFIC_FIELDS,
@@ -116,12 +116,17 @@ async def attach(
     principal: Principal,
     *,
     allow_join: bool = True,
+    content: str | None = None,
 ) -> Submission:
-    """Join the most similar open topic as a supporter, or open a new topic."""
-    match = await index.best_open_match(session, topic_text(submission.title_raw, submission.content_raw)) if allow_join else None
+    """Join the most similar open topic as a supporter, or open a new topic.
+    ``content`` replaces the received text for matching (a moderator's repair)."""
+    content = content or submission.content_raw
+    match = await index.best_open_match(session, topic_text(submission.title_raw, content)) if allow_join else None
     submission.status = SubmissionStatus.ACCEPTED.value
     if match is None:
-        await topics.open_topic(session, temporal, settings, index, submission, registered_by=principal.subject)
+        await topics.open_topic(
+            session, temporal, settings, index, submission, registered_by=principal.subject, content=content
+        )
         return submission
     topic_id, similarity = match
     submission.topic_id = topic_id
@@ -211,6 +216,26 @@ def receipt(submission: Submission, held: bool) -> PublicReceipt:
     )
 
 
+async def public_status(session: AsyncSession, submission_id: int, principal: Principal) -> PublicReceipt:
+    """What became of a resident's own submission (someone else's is 'not found')."""
+    submission = await session.get(Submission, submission_id)
+    if submission is None or submission.submitted_by != principal.subject or submission.channel != Channel.PUBLIC_ONLINE.value:
+        raise Problem(404, "Not Found", f"No submission {submission_id} of yours.")
+    status = {SubmissionStatus.HELD.value: "in_review", SubmissionStatus.REJECTED.value: "not_accepted"}.get(
+        submission.status, "received"
+    )
+    topic = await session.get(Topic, submission.topic_id) if submission.topic_id else None
+    # A merged topic's supporters now stand behind the topic it was merged into.
+    while topic is not None and topic.merged_into_id is not None:
+        topic = await session.get(Topic, topic.merged_into_id)
+    return PublicReceipt(
+        submission_id=submission.id,
+        status=status,
+        topic_id=topic.id if topic else None,
+        topic_stage=topic.stage if topic else None,
+    )
+
+
 async def get_submission(session: AsyncSession, submission_id: int) -> Submission:
     submission = await session.get(Submission, submission_id)
     if submission is None:
@@ -258,23 +283,17 @@ async def release(
 ) -> Submission:
     """A moderator lets a held submission into the normal flow."""
     submission = await _held(session, submission_id)
+    content = submission.content_raw
     if data.use_repaired_text:
         if not submission.repaired_text:
             raise Problem(409, "Conflict", "Screening offered no repaired text for this submission.")
-        # content_raw keeps what was received; matching and search use the repair.
-        submission.content_normalised = normalise_for_matching(submission.repaired_text)
+        # content_raw keeps what was received; matching, search and the topic use the repair.
+        content = submission.repaired_text
+        submission.content_normalised = normalise_for_matching(content)
     submission.moderated_by = principal.subject
     submission.moderated_at = utcnow()
     submission.moderation_note = data.note
-    text = submission.repaired_text if data.use_repaired_text and submission.repaired_text else submission.content_raw
-    match = await index.best_open_match(session, topic_text(submission.title_raw, text))
-    submission.status = SubmissionStatus.ACCEPTED.value
-    if match is None:
-        await topics.open_topic(session, temporal, settings, index, submission, registered_by=principal.subject)
-    else:
-        submission.topic_id, submission.similarity = match
-        submission.joined_as = JoinedAs.DUPLICATE.value
-        await session.commit()
+    await attach(session, temporal, settings, index, submission, principal, content=content)
     log.info("submission.released", submission_id=submission.id, topic_id=submission.topic_id)
     return submission
 

@@ -63,6 +63,17 @@ async def submit_public(
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
 
+@router.get(
+    "/public/submissions/{submission_id}",
+    response_model=PublicReceipt,
+    summary="网上征集: what became of my submission (the sender's own only)",
+)
+async def public_submission_status(
+    submission_id: int, session: Session, principal: Annotated[Principal, Depends(allow(Role.PUBLIC))]
+) -> PublicReceipt:
+    return await service.public_status(session, submission_id, principal)
+
+
 @router.post(
     "/submissions",
     status_code=201,

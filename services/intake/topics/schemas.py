@@ -83,8 +83,11 @@ class PublicReceipt(BaseModel):
     """What the public sees: no internal reasons, no other submitters."""
 
     submission_id: int
-    status: str = Field(description="'received' (joined or opened a topic) or 'in_review' (moderation)")
+    status: str = Field(
+        description="'received' (joined or opened a topic), 'in_review' (moderation) or 'not_accepted' (rejected in review)"
+    )
     topic_id: int | None
+    topic_stage: str | None = Field(None, description="What became of the topic: submitted, accepted, rejected, merged")
 
 
 class ScreeningReasonRead(BaseModel):

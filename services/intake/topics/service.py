@@ -75,20 +75,22 @@ async def open_topic(
     *,
     registered_by: str,
     title: str | None = None,
+    content: str | None = None,
 ) -> Topic:
     """A new topic opened by ``submission`` (added to the session or already stored)."""
     title = title or submission.title_raw
+    content = content or submission.content_raw
     topic = Topic(
         title=title,
-        content=submission.content_raw,
+        content=content,
         channel=submission.channel,
         registered_by=registered_by,
-        search_text=normalise_for_matching(topic_text(title, submission.content_raw)),
+        search_text=normalise_for_matching(topic_text(title, content)),
         stage=Stage.SUBMITTED,
     )
     session.add(topic)
     await session.flush()
-    topic.signature = index.add(topic.id, topic_text(title, submission.content_raw))
+    topic.signature = index.add(topic.id, topic_text(title, content))
     submission.topic_id = topic.id
     submission.joined_as = JoinedAs.OPENED.value
     session.add(submission)
@@ -327,3 +329,32 @@ async def move_supporters(session: AsyncSession, from_topic_id: int, into_topic_
         .values(topic_id=into_topic_id, joined_as=JoinedAs.MERGED.value)
     )
     return result.rowcount or 0
+
+
+async def backfill_legacy_topics(session: AsyncSession, index: TopicIndex) -> int:
+    """Topics registered before migration 0002 get what every topic now has: an opening
+    submission, a search text and a duplicate signature (computed here, in Python,
+    because the migration must not import the normaliser)."""
+    legacy = list((await session.scalars(select(Topic).where(Topic.signature.is_(None)).order_by(Topic.id).limit(100))).all())
+    for topic in legacy:
+        text = topic_text(topic.title, topic.content)
+        topic.search_text = normalise_for_matching(text)
+        topic.signature = index.add(topic.id, text)
+        has_submission = await session.scalar(select(Submission.id).where(Submission.topic_id == topic.id).limit(1))
+        if has_submission is None:
+            session.add(
+                Submission(
+                    topic_id=topic.id,
+                    channel=topic.channel,
+                    status=SubmissionStatus.ACCEPTED.value,
+                    joined_as=JoinedAs.OPENED.value,
+                    title_raw=topic.title,
+                    content_raw=topic.content,
+                    title_normalised=normalise_for_matching(topic.title),
+                    content_normalised=normalise_for_matching(topic.content),
+                    submitted_by=topic.registered_by,
+                    received_at=topic.created_at,
+                )
+            )
+    await session.commit()
+    return len(legacy)
