@@ -21,7 +21,13 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from .activities import ConsultationActivities, RecordEventInput
-    from .search_attributes import CONSULTATION_FORMAT, CONSULTATION_STAGE, ORGANISER, PLAN_YEAR, TOPIC_CHANNEL
+    from .search_attributes import (
+        CONSULTATION_FORMAT,
+        CONSULTATION_STAGE,
+        ORGANISER,
+        PLAN_YEAR,
+        TOPIC_CHANNEL,
+    )
 
 
 def consultation_workflow_id(topic_id: int) -> str:

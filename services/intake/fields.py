@@ -10,7 +10,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from services.common.text import clean_for_storage, detect_garbled, ensure_no_control_characters
+from services.common.text import (
+    clean_for_storage,
+    detect_garbled,
+    ensure_no_control_characters,
+)
 
 
 def _single_line(value: str, info: ValidationInfo) -> str:
@@ -52,11 +56,11 @@ def _not_spam(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def line(max_length: int, description: str = ""):  # noqa: ANN201
+def line(max_length: int, description: str = ""):
     return Annotated[str, Field(min_length=1, max_length=max_length, description=description), AfterValidator(_single_line)]
 
 
-def text(max_length: int, description: str = ""):  # noqa: ANN201
+def text(max_length: int, description: str = ""):
     return Annotated[str, Field(min_length=1, max_length=max_length, description=description), AfterValidator(_multi_line)]
 
 
@@ -78,7 +82,7 @@ Code = Annotated[
 ]
 
 
-def validation_problem(errors: list[dict[str, str]]):  # noqa: ANN201
+def validation_problem(errors: list[dict[str, str]]):
     """A 422 like FastAPI's own, for rules that span fields (checked in services)."""
     from services.common.problems import PROBLEM_BASE, Problem
 

@@ -9,9 +9,9 @@ from .reference.models import Organiser, Venue
 from .topics.models import Submission, Topic
 
 __all__ = [
+    "IDEMPOTENCY_KEYS",
     "Base",
     "Decision",
-    "IDEMPOTENCY_KEYS",
     "Meeting",
     "MeetingAttendee",
     "MeetingCommitment",

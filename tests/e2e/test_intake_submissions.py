@@ -9,7 +9,14 @@ import uuid
 import pytest
 
 from services.common.auth import Role
-from tests.e2e.intake_helpers import assert_problem, counts, get, new_topic, post, resident
+from tests.e2e.intake_helpers import (
+    assert_problem,
+    counts,
+    get,
+    new_topic,
+    post,
+    resident,
+)
 from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e

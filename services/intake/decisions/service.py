@@ -42,7 +42,14 @@ from ..topics.index import OPEN_STAGES, TopicIndex
 from ..topics.models import Topic
 from . import plan_rules
 from .models import Decision
-from .schemas import DecisionCreate, DecisionRead, Outcome, PlanEntry, PlanEntryUpdate, PlanRead
+from .schemas import (
+    DecisionCreate,
+    DecisionRead,
+    Outcome,
+    PlanEntry,
+    PlanEntryUpdate,
+    PlanRead,
+)
 
 log = structlog.get_logger()
 

@@ -13,7 +13,14 @@ from services.common.idempotency import Idempotency, run_idempotent
 from ..base import IDEMPOTENCY_KEYS
 from ..deps import READERS, Index, Session
 from . import service
-from .schemas import DecisionCreate, DecisionRead, MergeCreate, Outcome, PlanEntryUpdate, PlanRead
+from .schemas import (
+    DecisionCreate,
+    DecisionRead,
+    MergeCreate,
+    Outcome,
+    PlanEntryUpdate,
+    PlanRead,
+)
 
 router = APIRouter(tags=["decisions and plans 主席会议 · 年度协商计划"])
 
@@ -41,7 +48,7 @@ async def decide(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(*DECIDERS))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         temporal = await request.app.state.temporal.client()  # 503 before anything is stored
         decision, delivered = await service.decide(
             session, temporal, request.app.state.settings, index, topic_id, data, principal
@@ -68,7 +75,7 @@ async def merge(
 ) -> JSONResponse:
     decision_data = DecisionCreate(outcome=Outcome.MERGED, merged_into_topic_id=data.into_topic_id, reason=data.reason)
 
-    async def handler():  # noqa: ANN202
+    async def handler():
         temporal = await request.app.state.temporal.client()
         decision, delivered = await service.decide(
             session, temporal, request.app.state.settings, index, topic_id, decision_data, principal

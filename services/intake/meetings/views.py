@@ -26,7 +26,7 @@ async def record_meeting(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         meeting = await service.record_meeting(session, topic_id, data, principal)
         return 201, await service.to_read(session, meeting)
 

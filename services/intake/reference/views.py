@@ -14,7 +14,14 @@ from ..base import IDEMPOTENCY_KEYS
 from ..deps import READERS, Session
 from . import service
 from .models import Organiser, Venue
-from .schemas import OrganiserCreate, OrganiserKind, OrganiserRead, VenueCreate, VenueKind, VenueRead
+from .schemas import (
+    OrganiserCreate,
+    OrganiserKind,
+    OrganiserRead,
+    VenueCreate,
+    VenueKind,
+    VenueRead,
+)
 
 router = APIRouter(tags=["reference data 基础数据"])
 
@@ -35,7 +42,7 @@ async def create_organiser(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         return 201, OrganiserRead.model_validate(await service.create(session, Organiser, data))
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
@@ -55,7 +62,7 @@ async def create_venue(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         return 201, VenueRead.model_validate(await service.create(session, Venue, data))
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)

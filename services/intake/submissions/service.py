@@ -142,7 +142,7 @@ def client_key(address: str | None) -> str | None:
     return hashlib.sha256(address.encode()).hexdigest() if address else None
 
 
-async def _recent(session: AsyncSession, column, value: str | None, now: datetime) -> list[datetime]:  # noqa: ANN001
+async def _recent(session: AsyncSession, column, value: str | None, now: datetime) -> list[datetime]:
     if value is None:
         return []
     return list(

@@ -13,7 +13,7 @@ from services.common.idempotency import Idempotency, run_idempotent
 from services.common.vocabulary import Channel
 
 from ..base import IDEMPOTENCY_KEYS
-from ..deps import READERS, Index, Session, temporal_or_none
+from ..deps import Index, Session, temporal_or_none
 from ..topics.schemas import (
     ModerationDecision,
     PublicReceipt,
@@ -48,7 +48,7 @@ async def submit_public(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.PUBLIC))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         submission, held = await service.receive_public(
             session,
             await temporal_or_none(request),
@@ -88,7 +88,7 @@ async def submit(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         submission = await service.receive(
             session, await temporal_or_none(request), request.app.state.settings, index, data, principal
         )
@@ -138,7 +138,7 @@ async def move_submission(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         return 200, SubmissionRead.model_validate(await service.move_submission(session, submission_id, data.topic_id))
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
@@ -166,7 +166,7 @@ async def release(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(*MODERATORS))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         submission = await service.release(
             session, await temporal_or_none(request), request.app.state.settings, index, submission_id, data, principal
         )
@@ -183,7 +183,7 @@ async def reject(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(*MODERATORS))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         return 200, SubmissionRead.model_validate(await service.reject(session, submission_id, data, principal))
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)

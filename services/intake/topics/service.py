@@ -10,13 +10,17 @@ it as supporters (submissions/service.py), staff merge and split by hand (here).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -37,7 +41,15 @@ from ..decisions.models import Decision
 from ..reference.models import Organiser, Venue
 from .index import OPEN_STAGES, TopicIndex, topic_text
 from .models import Submission, Topic
-from .schemas import JoinedAs, PlanInfo, SplitRequest, SubmissionStatus, TopicCreate, TopicPage, TopicRead
+from .schemas import (
+    JoinedAs,
+    PlanInfo,
+    SplitRequest,
+    SubmissionStatus,
+    TopicCreate,
+    TopicPage,
+    TopicRead,
+)
 
 log = structlog.get_logger()
 
@@ -125,13 +137,13 @@ async def start_consultation(session: AsyncSession, temporal: Client, settings: 
     except RPCError as exc:
         log.warning("topic.workflow_start_deferred", topic_id=topic.id, error=type(exc).__name__)
         return False
-    topic.workflow_started_at = datetime.now(timezone.utc)
+    topic.workflow_started_at = datetime.now(UTC)
     await session.commit()
     return True
 
 
 async def start_pending_workflows(session: AsyncSession, temporal: Client, settings: Settings, *, older_than: timedelta) -> int:
-    cutoff = datetime.now(timezone.utc) - older_than
+    cutoff = datetime.now(UTC) - older_than
     pending = (
         await session.scalars(
             select(Topic).where(Topic.workflow_started_at.is_(None), Topic.created_at <= cutoff).order_by(Topic.id).limit(100)

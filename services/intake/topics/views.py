@@ -35,7 +35,7 @@ async def create_topic(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         temporal = await temporal_or_none(request)
         topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
         stage = service.Stage.SUBMITTED if topic.workflow_started_at else service.PENDING
@@ -64,7 +64,7 @@ async def list_topics(
     stage: Annotated[str | None, Query(pattern="^(" + "|".join(STAGES) + ")$")] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="plan year")] = None,
     organiser: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$", description="organiser code")] = None,
-    format: ConsultationFormat | None = None,  # noqa: A002
+    format: ConsultationFormat | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="free text (Chinese; 繁/简 alike)")] = None,
     after: Annotated[int | None, Query(ge=0, description="Last id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -97,7 +97,7 @@ async def split_topic(
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():  # noqa: ANN202
+    async def handler():
         temporal = await temporal_or_none(request)
         topic = await service.split_topic(session, temporal, request.app.state.settings, index, topic_id, data, principal)
         return 201, await service.to_read(session, topic)

@@ -24,7 +24,12 @@ from workflows.consultation import (
     PlanAmendment,
     decision_problem,
 )
-from workflows.search_attributes import CONSULTATION_FORMAT, CONSULTATION_STAGE, ORGANISER, PLAN_YEAR
+from workflows.search_attributes import (
+    CONSULTATION_FORMAT,
+    CONSULTATION_STAGE,
+    ORGANISER,
+    PLAN_YEAR,
+)
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
 

@@ -9,9 +9,8 @@ default: before this revision nothing could decide a topic) and an empty search_
 until they are edited; the seed rows are the reference data of a county CPPCC like
 泸县's (organisers and venues; more are added through POST /organisers and /venues).
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'
