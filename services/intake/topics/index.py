@@ -24,35 +24,30 @@ OPEN_STAGES = ("submitted", "accepted")
 class TopicIndex:
     def __init__(self) -> None:
         self._index = DuplicateIndex()
-        self._last_id = 0
 
     async def sync(self, session: AsyncSession) -> None:
-        rows = (
-            await session.execute(
-                select(Topic.id, Topic.signature)
-                .where(Topic.id > self._last_id, Topic.stage.in_(OPEN_STAGES), Topic.signature.is_not(None))
-                .order_by(Topic.id)
+        open_ids = set(
+            (
+                await session.scalars(
+                    select(Topic.id).where(Topic.stage.in_(OPEN_STAGES), Topic.signature.is_not(None))
+                )
+            ).all()
+        )
+        known = set(self._index.topic_ids())
+        self.forget(sorted(known - open_ids))
+        missing = sorted(open_ids - known)
+        for start in range(0, len(missing), 500):
+            rows = await session.execute(
+                select(Topic.id, Topic.signature).where(Topic.id.in_(missing[start : start + 500]))
             )
-        ).all()
-        for topic_id, data in rows:
-            self._index.add_signature(topic_id, TopicSignature.from_bytes(data))
-        newest = await session.scalar(select(Topic.id).order_by(Topic.id.desc()).limit(1))
-        self._last_id = max(self._last_id, newest or 0)
+            for topic_id, data in rows:
+                self._index.add_signature(topic_id, TopicSignature.from_bytes(data))
 
     async def best_open_match(self, session: AsyncSession, text: str) -> tuple[int, float] | None:
         """The most similar open topic at or above the threshold, if any."""
         await self.sync(session)
-        matches = self._index.query(text, limit=10)
-        if not matches:
-            return None
-        open_ids = set(
-            (await session.scalars(select(Topic.id).where(Topic.id.in_([m[0] for m in matches]), Topic.stage.in_(OPEN_STAGES)))).all()
-        )
-        for topic_id, score in matches:
-            if topic_id in open_ids:
-                return int(topic_id), score  # type: ignore[arg-type]
-            self._index.remove(topic_id)
-        return None
+        matches = self._index.query(text, limit=1)
+        return (int(matches[0][0]), matches[0][1]) if matches else None  # type: ignore[arg-type]
 
     def add(self, topic_id: int, text: str) -> bytes:
         """Index a new topic; returns the signature to store with it."""
