@@ -19,10 +19,11 @@ import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.auth import Principal
+from services.common.db import utcnow
 from services.common.problems import Problem
 from services.common.settings import Settings
 from workflows.consultation import (
@@ -179,6 +180,11 @@ async def deliver(
             raise Problem(409, "Decision refused", f"Topic {decision.topic_id} has no running consultation.") from exc
         log.warning("decision.delivery_deferred", topic_id=decision.topic_id, error=type(exc).__name__)
         return False
+    except RPCTimeoutOrCancelledError as exc:
+        # No worker took it in time: the server keeps the update and re-sending the
+        # same update id later returns its outcome.
+        log.warning("decision.delivery_deferred", topic_id=decision.topic_id, error=type(exc).__name__)
+        return False
     await _apply(session, index, decision, status.stage)
     return True
 
@@ -221,8 +227,6 @@ def _update_input(decision: Decision, organiser_code: str | None) -> DecisionInp
 
 async def deliver_pending(session: AsyncSession, temporal: Client, index: TopicIndex, *, older_than: timedelta) -> int:
     """Re-send decisions whose delivery outcome was unknown (reconciler)."""
-    from services.common.db import utcnow
-
     rows = (
         await session.execute(
             select(Decision, Organiser.code)
@@ -353,8 +357,9 @@ async def edit_plan_entry(
             )
         except WorkflowUpdateFailedError as exc:
             raise Problem(409, "Amendment refused", f"The consultation refused the change: {exc.cause}.") from exc
-        except RPCError as exc:
-            raise Problem(503, "Temporal unavailable", "The consultation could not be reached; nothing was changed.") from exc
+        except (RPCError, RPCTimeoutOrCancelledError) as exc:
+            # Unknown outcome: the row is unchanged; resending the same edit is harmless.
+            raise Problem(503, "Temporal unavailable", "The consultation did not answer; the plan is unchanged, retry.") from exc
     decision.format = new_format
     decision.organiser_id = organiser.id
     decision.plan_year = new_year
