@@ -254,3 +254,22 @@ def test_contact_stays_out_of_logs_workflow_history_and_search_attributes(stack:
     for secret in (contact, "13912345678", name):
         assert secret.encode() not in recorded
         assert secret not in logs
+
+
+def test_concurrent_retries_with_one_key_store_one_record(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    clerk = {**stack.auth(Role.CLERK), "Idempotency-Key": str(uuid.uuid4())}
+    body = {"channel": "government_requested", "office": "县政府办公室", "title": "城区内涝治理",
+            "content": f"暴雨后城区多处积水，排水管网老化，请政协协商治理方案。{uuid.uuid4().hex[:6]}"}
+    before = counts(stack)
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: post(stack, "/submissions", body, clerk), range(4)))
+    codes = sorted(r.status_code for r in responses)
+    assert set(codes) <= {201, 409} and 201 in codes, codes
+    created = {r.json()["id"] for r in responses if r.status_code == 201}
+    assert len(created) == 1  # replays answer the first record
+    for r in responses:
+        if r.status_code == 409:
+            assert r.headers["Retry-After"] == "1"
+    assert counts(stack) == (before[0] + 1, before[1] + 1)

@@ -18,7 +18,8 @@ from .schemas import SplitRequest, TopicCreate, TopicPage, TopicRead
 
 router = APIRouter(prefix="/topics", tags=["topics 议题"])
 
-STAGES = ("pending", "submitted", "accepted", "rejected", "merged")
+# The stored mirror of the workflow stage (set by delivered decisions).
+STAGES = ("submitted", "accepted", "rejected", "merged")
 
 
 @router.post(
