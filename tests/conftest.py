@@ -61,6 +61,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             yield running
         finally:
             running.devstack.stop()
+            running.webhook.close()
     finally:
         if pg_urls:
             drop_postgres_databases(pg_urls)

@@ -4,6 +4,7 @@ the worker as separate processes, on SQLite or on fresh PostgreSQL databases."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from services.common.auth import Role, mint_token
 from services.common.devstack import DevStack, StackPorts
 from services.common.settings import SERVICE_NAMES, Settings
+from tests.webhook_receiver import Receiver
 
 POSTGRES_ADMIN_URL = os.environ.get("XIESHANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -88,6 +90,12 @@ class Stack:
     backend: str
     devstack: DevStack
     settings: Settings
+    webhook: Receiver  # every notification of this stack is delivered here
+
+    def notifications_for(self, commitment_id: int) -> list[dict]:
+        """Bodies the webhook received about one commitment, in arrival order."""
+        bodies = [json.loads(r["body"]) for r in list(self.webhook.requests)]
+        return [b for b in bodies if b["payload"].get("commitment_id") == commitment_id]
 
     def url(self, service: str) -> str:
         return self.devstack.service_url(service)  # type: ignore[arg-type]
@@ -104,7 +112,10 @@ class Stack:
 
 
 def start_stack(backend: str, data_dir: Path, database_urls: dict[str, str]) -> Stack:
+    webhook = Receiver()
     env = {
+        "XIESHANG_NOTIFICATION_WEBHOOKS": json.dumps({"office-robot": webhook.url}),
+        "XIESHANG_NOTIFICATION_POLL_SECONDS": "0.5",
         "XIESHANG_JWT_SECRET": secrets.token_urlsafe(32),
         "XIESHANG_TEMPORAL_TASK_QUEUE": f"xieshang-{backend}",
         "XIESHANG_LOG_LEVEL": "info",
@@ -119,9 +130,8 @@ def start_stack(backend: str, data_dir: Path, database_urls: dict[str, str]) -> 
         check=True,
         capture_output=True,
     )
-    settings = Settings(
-        **{k.removeprefix("XIESHANG_").lower(): v for k, v in devstack.env.items() if k.startswith("XIESHANG_")}
-    )
+    # What the tests need of the stack's settings: the key that signs their tokens.
+    settings = Settings(jwt_secret=env["XIESHANG_JWT_SECRET"], data_dir=str(data_dir))
     try:
         devstack.start_temporal()
         for service in SERVICE_NAMES:
@@ -130,5 +140,6 @@ def start_stack(backend: str, data_dir: Path, database_urls: dict[str, str]) -> 
         devstack.wait_ready()
     except BaseException:
         devstack.stop()
+        webhook.close()
         raise
-    return Stack(backend=backend, devstack=devstack, settings=settings)
+    return Stack(backend=backend, devstack=devstack, settings=settings, webhook=webhook)

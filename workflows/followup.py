@@ -182,7 +182,9 @@ class FollowUpWorkflow:
             summary=f"plan the ladder from due {self._due_at}",
             **_ACTIVITY,
         )
-        self._due_at = self._plan.due_at
+        if self._plan.due_at != self._due_at:
+            self._due_at = self._plan.due_at  # a due date on a day off moved
+            self._changed = True  # evaluation hears of it on the next turn of the loop
         self._publish()
 
     async def _reopen(self) -> None:
@@ -295,7 +297,7 @@ class FollowUpWorkflow:
     @workflow.signal
     def calendar_changed(self) -> None:
         """Staff loaded an official schedule: provisional deadlines are recomputed."""
-        if self._plan is not None and self._plan.provisional:
+        if self._plan is not None and (self._plan.provisional or self._plan.progress_provisional):
             self._plan = None
             self._changed = True
 

@@ -16,6 +16,7 @@ from services.common.service_client import ServiceCallError, ServiceClient
 from services.evaluation.escalation_policy import (
     EscalationPolicy,
     decide_after_unsatisfied,
+    due_deadline,
     next_progress_report_due,
     plan_ladder,
 )
@@ -36,11 +37,13 @@ class FollowUpActivities:
     def __init__(self, services: ServiceClient) -> None:
         self._services = services
 
-    async def _calendar(self) -> OfficialCalendar:
+    async def load_calendar(self) -> OfficialCalendar:
+        """The official calendar with the schedules staff loaded into evaluation."""
         schedules = await self._services.get_json("evaluation", "/calendar/schedules")
         return OfficialCalendar([OfficialSchedule.model_validate(s) for s in schedules["items"]])
 
-    async def _call(self, method: str, path: str, body: Any, key: str) -> Any:
+    async def send(self, method: str, path: str, body: Any, key: str) -> Any:
+        """A write to evaluation, carrying its idempotency key."""
         try:
             return await self._services.request("evaluation", method, path, json=body, idempotency_key=key)
         except ServiceCallError as exc:
@@ -49,12 +52,14 @@ class FollowUpActivities:
     @activity.defn
     async def plan_follow_up(self, request: PlanRequest) -> FollowUpPlan:
         policy = EscalationPolicy.model_validate(request.policy)
-        calendar = await self._calendar()
+        calendar = await self.load_calendar()
         due = datetime.fromisoformat(request.due_at)
         steps = plan_ladder(due, policy, calendar)
+        # A due date on a day off moves to the end of the next working day.
+        due_at = due_deadline(due, policy, calendar).at
         progress = next_progress_report_due(datetime.fromisoformat(request.progress_since), policy, calendar)
         return FollowUpPlan(
-            due_at=request.due_at,
+            due_at=due_at.isoformat(),
             steps=[
                 PlannedStepData(
                     name=str(s.name), level=s.level, fire_at=s.fire_at.isoformat(), summary=s.summary,
@@ -64,13 +69,14 @@ class FollowUpActivities:
             ],
             next_progress_due=progress.at.isoformat(),
             next_progress_summary=progress.summary,
-            provisional=any(s.provisional for s in steps) or progress.provisional,
+            provisional=any(s.provisional for s in steps) or due_deadline(due, policy, calendar).provisional,
+            progress_provisional=progress.provisional,
         )
 
     @activity.defn
     async def decide_reopen(self, request: ReopenRequest) -> ReopenDecision:
         policy = EscalationPolicy.model_validate(request.policy)
-        calendar = await self._calendar()
+        calendar = await self.load_calendar()
         rated_at = datetime.fromisoformat(request.rated_at)
         decision = decide_after_unsatisfied(request.reopenings_so_far, rated_at, policy, calendar)
         if decision.new_due is not None:
@@ -83,11 +89,11 @@ class FollowUpActivities:
 
     @activity.defn
     async def record_escalation(self, record: EscalationRecord) -> int:
-        body = await self._call(
+        body = await self.send(
             "POST", f"/commitments/{record.commitment_id}/escalation-events", record.__dict__, record.event_key
         )
         return int(body["id"])
 
     @activity.defn
     async def sync_commitment_state(self, state: CommitmentState) -> None:
-        await self._call("PUT", f"/commitments/{state.commitment_id}/state", state.__dict__, state.state_key)
+        await self.send("PUT", f"/commitments/{state.commitment_id}/state", state.__dict__, state.state_key)

@@ -35,7 +35,8 @@ class FollowUpPlan:
     steps: list[PlannedStepData]
     next_progress_due: str
     next_progress_summary: str
-    provisional: bool
+    provisional: bool  # the due date or a rung rests on a year whose schedule is unknown
+    progress_provisional: bool = False  # the next progress-report date does
 
 
 @dataclass

@@ -18,8 +18,22 @@ from services.common.temporal import connect
 
 from .activities import ConsultationActivities
 from .consultation import ConsultationWorkflow
+from .followup import FollowUpWorkflow
+from .followup_activities import FollowUpActivities
 
-WORKFLOWS = [ConsultationWorkflow]
+WORKFLOWS = [ConsultationWorkflow, FollowUpWorkflow]
+
+
+def activities_for(services: ServiceClient) -> list:
+    consultation = ConsultationActivities(services)
+    followup = FollowUpActivities(services)
+    return [
+        consultation.record_consultation_event,
+        followup.plan_follow_up,
+        followup.decide_reopen,
+        followup.record_escalation,
+        followup.sync_commitment_state,
+    ]
 
 
 async def run_worker() -> None:
@@ -32,12 +46,11 @@ async def run_worker() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with ServiceClient(settings) as services:
-        activities = ConsultationActivities(services)
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
-            activities=[activities.record_consultation_event],
+            activities=activities_for(services),
         )
         async with worker:
             log.info("worker.started", task_queue=settings.temporal_task_queue)

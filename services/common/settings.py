@@ -48,12 +48,24 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    @field_validator("jwt_secret")
+    # Notifications (evaluation's outbox, docs/notifications.md): webhook name -> URL.
+    # URLs of chat robots carry tokens, so only names appear in records and logs.
+    notification_webhooks: dict[str, str] = Field(default_factory=dict)
+    # HMAC-SHA256 key signing every delivery; empty: generated into data_dir.
+    notification_signing_secret: str = ""
+    notification_poll_seconds: float = Field(default=5.0, gt=0)
+    notification_max_attempts: int = Field(default=30, ge=1)
+    notification_backoff_seconds: float = Field(default=1.0, gt=0)
+    notification_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    notification_timeout_seconds: float = Field(default=10.0, gt=0)
+    notification_batch_size: int = Field(default=50, ge=1, le=1000)
+
+    @field_validator("jwt_secret", "notification_signing_secret")
     @classmethod
     def _long_enough(cls, value: str) -> str:
-        # RFC 7518 §3.2: an HS256 key shorter than the hash output is guessable.
+        # RFC 7518 §3.2: an HMAC-SHA256 key shorter than the hash output is guessable.
         if value and len(value) < 32:
-            raise ValueError("XIESHANG_JWT_SECRET must be at least 32 characters")
+            raise ValueError("a signing key must be at least 32 characters")
         return value
 
     def database_url(self, service: ServiceName) -> str:

@@ -18,6 +18,7 @@ from temporalio.worker import Replayer, Worker
 from tests.workflow_env import dev_server_path, search_attribute_keys
 from workflows.activities import RecordEventInput
 from workflows.consultation import ConsultationInput, ConsultationWorkflow
+from workflows.worker import WORKFLOWS
 from workflows.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
@@ -84,4 +85,4 @@ async def test_saved_histories_replay(path: Path) -> None:
     """...and so do the histories saved from earlier versions of the code."""
     data = json.loads(path.read_text())
     history = WorkflowHistory.from_json(data.get("workflowId", path.stem), path.read_text())
-    await Replayer(workflows=[ConsultationWorkflow]).replay_workflow(history)
+    await Replayer(workflows=WORKFLOWS).replay_workflow(history)

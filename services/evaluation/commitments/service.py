@@ -1,0 +1,383 @@
+"""Commitment logic: store first, then tell the commitment's FollowUpWorkflow.
+
+Commitments and actions are committed before Temporal is called, so nothing accepted is
+lost: `deliver_pending` (a background loop) starts missing workflows and redelivers
+actions whose delivery was interrupted. Actions go to the workflow as updates with
+update id ``action-<id>``; the workflow's validator refuses an action that does not fit
+its stage, and then the stored row is removed again, so a refused action leaves nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from services.common.auth import Principal, Role
+from services.common.db import utcnow
+from services.common.pagination import keyset_page
+from services.common.problems import Problem
+from services.common.settings import Settings
+from workflows.followup import FollowUpWorkflow
+from workflows.followup_types import FollowUpAction, FollowUpInput, followup_workflow_id
+from workflows.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
+
+from ..escalation_policy import PRODUCTION_POLICY, seconds_policy
+from ..notifications.service import enqueue_notification
+from .models import Commitment, CommitmentAction, EscalationEvent
+from .schemas import (
+    CommitmentCreate,
+    CommitmentPage,
+    CommitmentRead,
+    CommitmentStateUpdate,
+    EscalationEventCreate,
+)
+
+log = structlog.get_logger()
+
+# Actions the workflow must hear about; the others are records only.
+DELIVERED_KINDS = {"progress_report", "extension_granted", "completion", "verification", "satisfaction"}
+
+
+def to_read(commitment: Commitment) -> CommitmentRead:
+    return CommitmentRead.model_validate(
+        {**{c: getattr(commitment, c) for c in CommitmentRead.model_fields if hasattr(commitment, c)},
+         "workflow_id": followup_workflow_id(commitment.id)}
+    )
+
+
+# ---------------------------------------------------------------- commitments
+async def create_commitment(
+    session: AsyncSession,
+    temporal: Client | None,
+    settings: Settings,
+    data: CommitmentCreate,
+    principal: Principal,
+    idempotency_key: str | None,
+) -> tuple[Commitment, bool]:
+    if idempotency_key:
+        existing = await session.scalar(select(Commitment).where(Commitment.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing, False
+    policy = PRODUCTION_POLICY if data.policy == "production" else seconds_policy(data.seconds_scale)
+    commitment = Commitment(
+        consultation_topic_id=data.consultation_topic_id,
+        department=data.department,
+        leader_in_charge=data.leader_in_charge,
+        content=data.content,
+        organiser=data.organiser,
+        plan_year=data.plan_year,
+        original_due_at=data.due_at,
+        due_at=data.due_at,
+        policy=policy.model_dump(mode="json"),
+        created_by=principal.subject,
+        idempotency_key=idempotency_key,
+    )
+    session.add(commitment)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()  # a concurrent retry with the same key won
+        existing = await session.scalar(select(Commitment).where(Commitment.idempotency_key == idempotency_key))
+        if existing is None:
+            raise
+        return existing, False
+    log.info("commitment.created", commitment_id=commitment.id, department=commitment.department)
+    if temporal is not None:
+        await start_follow_up(session, temporal, settings, commitment)
+    return commitment, True
+
+
+async def start_follow_up(session: AsyncSession, temporal: Client, settings: Settings, commitment: Commitment) -> bool:
+    try:
+        await temporal.start_workflow(
+            FollowUpWorkflow.run,
+            FollowUpInput(
+                commitment_id=commitment.id,
+                department=commitment.department,
+                due_at=commitment.due_at.isoformat(),
+                policy=commitment.policy,
+                started_at=commitment.created_at.isoformat(),
+            ),
+            id=followup_workflow_id(commitment.id),
+            task_queue=settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(CONSULTATION_STAGE, "open"),
+                    SearchAttributePair(DEPARTMENT, commitment.department),
+                    SearchAttributePair(DUE_TIME, commitment.due_at),
+                ]
+            ),
+            static_summary=f"承诺 #{commitment.id} · {commitment.department}: {commitment.content[:60]}",
+            rpc_timeout=timedelta(seconds=5),
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+    except RPCError as exc:
+        log.warning("commitment.workflow_start_deferred", commitment_id=commitment.id, error=type(exc).__name__)
+        return False
+    commitment.workflow_started_at = utcnow()
+    await session.commit()
+    return True
+
+
+async def get_commitment(session: AsyncSession, commitment_id: int, principal: Principal) -> Commitment:
+    commitment = await session.get(Commitment, commitment_id)
+    if commitment is None:
+        raise Problem(404, "Not Found", f"No commitment with id {commitment_id}.")
+    if principal.role is Role.DEPARTMENT and principal.department != commitment.department:
+        raise Problem(403, "Forbidden", f"This commitment belongs to {commitment.department}, not your department.")
+    return commitment
+
+
+async def list_commitments(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    department: str | None,
+    status: str | None,
+    min_level: int | None,
+    after: int | None,
+    limit: int,
+) -> CommitmentPage:
+    if principal.role is Role.DEPARTMENT:
+        department = principal.department  # a department sees its own commitments only
+    filters = []
+    if department:
+        filters.append(Commitment.department == department)
+    if status:
+        filters.append(Commitment.status == status)
+    if min_level is not None:
+        filters.append(Commitment.escalation_level >= min_level)
+    page = await keyset_page(session, Commitment, filters, after=after, limit=limit)
+    return CommitmentPage(items=[to_read(c) for c in page.rows], total=page.total, next_after=page.next_after)
+
+
+# ---------------------------------------------------------------- actions
+async def record_action(
+    session: AsyncSession,
+    temporal: Client | None,
+    commitment: Commitment,
+    principal: Principal,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[CommitmentAction, bool]:
+    """Store the action, then deliver it. Returns the action and whether it is new."""
+    if idempotency_key:
+        existing = await session.scalar(
+            select(CommitmentAction).where(CommitmentAction.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            return existing, False
+    action = CommitmentAction(
+        commitment_id=commitment.id,
+        kind=kind,
+        payload=payload,
+        actor=principal.subject,
+        actor_role=principal.role.value,
+        idempotency_key=idempotency_key,
+        outcome="pending" if kind in DELIVERED_KINDS else "recorded",
+    )
+    session.add(action)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        existing = await session.scalar(
+            select(CommitmentAction).where(CommitmentAction.idempotency_key == idempotency_key)
+        )
+        if existing is None:
+            raise
+        return existing, False
+    log.info("commitment.action_recorded", commitment_id=commitment.id, action_id=action.id, kind=kind)
+    if kind in DELIVERED_KINDS and temporal is not None:
+        await deliver_action(session, temporal, commitment, action)
+    return action, True
+
+
+def _as_update(action: CommitmentAction) -> FollowUpAction:
+    p = action.payload
+    return FollowUpAction(
+        action_id=action.id,
+        kind=action.kind,
+        at=action.created_at.isoformat(),
+        new_due_at=p.get("new_due_at"),
+        passed=p.get("passed"),
+        rating=p.get("rating"),
+    )
+
+
+async def deliver_action(
+    session: AsyncSession, temporal: Client, commitment: Commitment, action: CommitmentAction
+) -> None:
+    handle = temporal.get_workflow_handle(followup_workflow_id(commitment.id))
+    try:
+        await handle.execute_update(
+            FollowUpWorkflow.apply_action, _as_update(action), id=f"action-{action.id}", rpc_timeout=timedelta(seconds=10)
+        )
+    except WorkflowUpdateFailedError as exc:
+        reason = str(exc.cause.message if exc.cause and hasattr(exc.cause, "message") else exc)
+        # Refused by the workflow's validator: nothing may remain of it.
+        await session.delete(action)
+        await session.commit()
+        raise Problem(409, "Action refused", reason, type_="https://xieshang.example/problems/action-refused")
+    except RPCError as exc:
+        log.warning("commitment.action_delivery_deferred", action_id=action.id, error=type(exc).__name__)
+        return  # stays pending; deliver_pending retries
+    action.outcome = "accepted"
+    action.delivered_at = utcnow()
+    if action.kind == "extension_granted":
+        commitment.due_at = datetime.fromisoformat(action.payload["new_due_at"])
+    await session.commit()
+
+
+async def find_extension_request(session: AsyncSession, commitment: Commitment, request_id: int) -> CommitmentAction:
+    request = await session.get(CommitmentAction, request_id)
+    if request is None or request.commitment_id != commitment.id or request.kind != "extension_request":
+        raise Problem(404, "Not Found", f"Commitment {commitment.id} has no extension request {request_id}.")
+    decided = await session.scalar(
+        select(CommitmentAction).where(
+            CommitmentAction.commitment_id == commitment.id,
+            CommitmentAction.kind.in_(("extension_granted", "extension_refused")),
+            CommitmentAction.outcome.in_(("accepted", "recorded", "pending")),
+        ).where(CommitmentAction.payload["request_id"].as_integer() == request_id)
+    )
+    if decided is not None:
+        raise Problem(409, "Conflict", f"Extension request {request_id} was already decided ({decided.kind}).")
+    return request
+
+
+async def list_actions(session: AsyncSession, commitment: Commitment) -> list[CommitmentAction]:
+    return list(
+        (
+            await session.scalars(
+                select(CommitmentAction).where(CommitmentAction.commitment_id == commitment.id).order_by(CommitmentAction.id)
+            )
+        ).all()
+    )
+
+
+# ---------------------------------------------------------------- from the workflow
+# Who hears of each rung: the department always; the ladder widens the circle.
+_RECIPIENTS = {
+    "reminder": ("department",),
+    "progress_missing": ("department",),
+    "urge": ("department", "office:cppcc"),
+    "committee_supervision": ("department", "office:cppcc", "committee"),
+    "meeting_supervision": ("department", "office:cppcc", "committee", "chair:cppcc"),
+    "circulated_notice": ("department", "office:cppcc", "committee", "chair:cppcc", "office:county_government"),
+}
+
+
+def recipients_for(step: str, commitment: Commitment) -> list[str]:
+    out = []
+    for who in _RECIPIENTS.get(step, ("department", "office:cppcc")):
+        if who == "department":
+            out.append(f"department:{commitment.department}")
+        elif who == "committee":
+            out.append(f"committee:{commitment.organiser or 'supervision'}")
+        else:
+            out.append(who)
+    return out
+
+
+async def record_escalation(
+    session: AsyncSession, commitment: Commitment, data: EscalationEventCreate
+) -> tuple[EscalationEvent, bool]:
+    existing = await session.scalar(select(EscalationEvent).where(EscalationEvent.event_key == data.event_key))
+    if existing is not None:
+        return existing, False
+    event = EscalationEvent(**data.model_dump())
+    session.add(event)
+    # The notice is committed with the event: one exists exactly when the other does.
+    await enqueue_notification(
+        session,
+        idempotency_key=f"notify-{data.event_key}",
+        kind=f"escalation.{data.step}",
+        recipients=recipients_for(data.step, commitment),
+        payload={
+            "commitment_id": commitment.id,
+            "workflow_id": followup_workflow_id(commitment.id),
+            "department": commitment.department,
+            "step": data.step,
+            "level": data.level,
+            "summary": data.summary,
+            "due_at": commitment.due_at.isoformat(),
+        },
+    )
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        existing = await session.scalar(select(EscalationEvent).where(EscalationEvent.event_key == data.event_key))
+        assert existing is not None
+        return existing, False
+    log.info("commitment.escalated", commitment_id=event.commitment_id, step=event.step, level=event.level)
+    return event, True
+
+
+async def list_escalations(session: AsyncSession, commitment_id: int) -> list[EscalationEvent]:
+    return list(
+        (
+            await session.scalars(
+                select(EscalationEvent).where(EscalationEvent.commitment_id == commitment_id).order_by(EscalationEvent.id)
+            )
+        ).all()
+    )
+
+
+async def apply_state(session: AsyncSession, commitment: Commitment, state: CommitmentStateUpdate) -> Commitment:
+    """Mirror the workflow's state. Setting a state is idempotent by nature."""
+    commitment.status = state.status
+    commitment.escalation_level = state.escalation_level
+    commitment.due_at = state.due_at
+    commitment.reopenings = state.reopenings
+    commitment.completed_at = state.completed_at
+    commitment.closed_at = state.closed_at
+    commitment.satisfaction = state.satisfaction
+    await session.commit()
+    return commitment
+
+
+# ---------------------------------------------------------------- recovery
+async def deliver_pending(session: AsyncSession, temporal: Client, settings: Settings) -> int:
+    """Start follow-ups that never started and redeliver interrupted actions."""
+    done = 0
+    cutoff = utcnow() - timedelta(seconds=5)  # leave requests in flight alone
+    for commitment in (
+        await session.scalars(
+            select(Commitment)
+            .where(Commitment.workflow_started_at.is_(None), Commitment.created_at <= cutoff)
+            .order_by(Commitment.id)
+            .limit(100)
+        )
+    ).all():
+        done += await start_follow_up(session, temporal, settings, commitment)
+    for action in (
+        await session.scalars(
+            select(CommitmentAction)
+            .where(CommitmentAction.outcome == "pending", CommitmentAction.created_at <= cutoff)
+            .order_by(CommitmentAction.id)
+            .limit(100)
+        )
+    ).all():
+        commitment = await session.get(Commitment, action.commitment_id)
+        if commitment is None or commitment.workflow_started_at is None:
+            continue
+        try:
+            await deliver_action(session, temporal, commitment, action)
+            done += 1
+        except Problem:
+            log.info("commitment.redelivered_action_refused", action_id=action.id)
+    return done

@@ -1,0 +1,223 @@
+"""Commitment routes: departments report, committees decide and verify, the workflow
+records its escalations. Every route reads top-down into service.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from services.common.auth import Principal, Role, allow
+from services.common.db import get_session
+from services.common.problems import Problem
+
+from . import service
+from .schemas import (
+    ActionRead,
+    CommitmentCreate,
+    CommitmentPage,
+    CommitmentRead,
+    CommitmentStateUpdate,
+    CompletionCreate,
+    EscalationEventCreate,
+    EscalationEventRead,
+    ExtensionDecisionCreate,
+    ExtensionRequestCreate,
+    ProgressReportCreate,
+    SatisfactionCreate,
+    VerificationCreate,
+)
+
+router = APIRouter(prefix="/commitments", tags=["commitments 承诺"])
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200, description="A retried request with the same key returns the first answer"),
+]
+READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE, Role.DEPARTMENT)
+ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Repeated Idempotency-Key: the first answer"},
+    409: {"description": "The action does not fit the commitment's stage (refused by its workflow)"},
+}
+
+
+async def temporal_or_none(request: Request) -> Client | None:
+    try:
+        return await request.app.state.temporal.client()
+    except Problem:
+        return None  # stored anyway; the delivery loop catches up
+
+
+@router.post("", response_model=CommitmentRead, status_code=201, summary="Record a commitment and start its follow-up")
+async def create_commitment(
+    data: CommitmentCreate,
+    request: Request,
+    response: Response,
+    session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
+    idempotency_key: IdempotencyKey = None,
+) -> CommitmentRead:
+    commitment, created = await service.create_commitment(
+        session, await temporal_or_none(request), request.app.state.settings, data, principal, idempotency_key
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return service.to_read(commitment)
+
+
+@router.get("", response_model=CommitmentPage, summary="List commitments (a department sees its own)")
+async def list_commitments(
+    session: Session,
+    principal: Annotated[Principal, Depends(allow(*READERS))],
+    department: Annotated[str | None, Query(max_length=60)] = None,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(open|completed|verified|closed)$")] = None,
+    min_level: Annotated[int | None, Query(ge=0, le=4)] = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CommitmentPage:
+    return await service.list_commitments(
+        session, principal, department=department, status=status_, min_level=min_level, after=after, limit=limit
+    )
+
+
+@router.get("/{commitment_id}", response_model=CommitmentRead, summary="One commitment")
+async def read_commitment(
+    commitment_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+) -> CommitmentRead:
+    return service.to_read(await service.get_commitment(session, commitment_id, principal))
+
+
+async def _act(
+    request: Request,
+    response: Response,
+    session: AsyncSession,
+    principal: Principal,
+    commitment_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None,
+) -> ActionRead:
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    action, created = await service.record_action(
+        session, await temporal_or_none(request), commitment, principal,
+        kind=kind, payload=payload, idempotency_key=idempotency_key,
+    )
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    if created and action.outcome == "pending":
+        response.status_code = status.HTTP_202_ACCEPTED  # stored; delivered when Temporal is back
+    return ActionRead.model_validate(action)
+
+
+@router.post("/{commitment_id}/progress-reports", response_model=ActionRead, status_code=201,
+             responses=ACTION_RESPONSES, summary="Report progress (进展报告)")
+async def report_progress(
+    commitment_id: int, data: ProgressReportCreate, request: Request, response: Response, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))], idempotency_key: IdempotencyKey = None,
+) -> ActionRead:
+    return await _act(request, response, session, principal, commitment_id, "progress_report",
+                      data.model_dump(mode="json"), idempotency_key)
+
+
+@router.post("/{commitment_id}/extension-requests", response_model=ActionRead, status_code=201,
+             responses=ACTION_RESPONSES, summary="Ask for an extension (申请延期)")
+async def request_extension(
+    commitment_id: int, data: ExtensionRequestCreate, request: Request, response: Response, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))], idempotency_key: IdempotencyKey = None,
+) -> ActionRead:
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    if data.requested_due_at <= commitment.due_at:
+        raise Problem(422, "Invalid request", f"requested_due_at: must be later than the due date {commitment.due_at.isoformat()}.")
+    return await _act(request, response, session, principal, commitment_id, "extension_request",
+                      data.model_dump(mode="json"), idempotency_key)
+
+
+@router.post("/{commitment_id}/extension-requests/{request_id}/decision", response_model=ActionRead, status_code=201,
+             responses=ACTION_RESPONSES, summary="Grant or refuse an extension (committee)")
+async def decide_extension(
+    commitment_id: int, request_id: int, data: ExtensionDecisionCreate, request: Request, response: Response,
+    session: Session, principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))],
+    idempotency_key: IdempotencyKey = None,
+) -> ActionRead:
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    asked = await service.find_extension_request(session, commitment, request_id)
+    new_due = data.new_due_at.isoformat() if data.new_due_at else asked.payload["requested_due_at"]
+    payload = {"request_id": request_id, "new_due_at": new_due, "note": data.note}
+    kind = "extension_granted" if data.granted else "extension_refused"
+    return await _act(request, response, session, principal, commitment_id, kind, payload, idempotency_key)
+
+
+@router.post("/{commitment_id}/completion", response_model=ActionRead, status_code=201,
+             responses=ACTION_RESPONSES, summary="Report completion (办结)")
+async def report_completion(
+    commitment_id: int, data: CompletionCreate, request: Request, response: Response, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))], idempotency_key: IdempotencyKey = None,
+) -> ActionRead:
+    return await _act(request, response, session, principal, commitment_id, "completion",
+                      data.model_dump(mode="json"), idempotency_key)
+
+
+@router.post("/{commitment_id}/verification", response_model=ActionRead, status_code=201,
+             responses=ACTION_RESPONSES, summary="Verify completion (核查: inspection, democratic appraisal...)")
+async def verify_completion(
+    commitment_id: int, data: VerificationCreate, request: Request, response: Response, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))], idempotency_key: IdempotencyKey = None,
+) -> ActionRead:
+    return await _act(request, response, session, principal, commitment_id, "verification",
+                      data.model_dump(mode="json"), idempotency_key)
+
+
+@router.post("/{commitment_id}/satisfaction", response_model=ActionRead, status_code=201,
+             responses=ACTION_RESPONSES, summary="Rate satisfaction (满意 / 基本满意 / 不满意)")
+async def rate_satisfaction(
+    commitment_id: int, data: SatisfactionCreate, request: Request, response: Response, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.COMMITTEE, Role.CLERK))],
+    idempotency_key: IdempotencyKey = None,
+) -> ActionRead:
+    return await _act(request, response, session, principal, commitment_id, "satisfaction",
+                      data.model_dump(mode="json"), idempotency_key)
+
+
+@router.get("/{commitment_id}/actions", response_model=list[ActionRead], summary="Everything done on a commitment")
+async def list_actions(
+    commitment_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+) -> list[ActionRead]:
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    return [ActionRead.model_validate(a) for a in await service.list_actions(session, commitment)]
+
+
+@router.get("/{commitment_id}/escalation-events", response_model=list[EscalationEventRead],
+            summary="Rungs of the ladder that fired")
+async def list_escalations(
+    commitment_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+) -> list[EscalationEventRead]:
+    await service.get_commitment(session, commitment_id, principal)
+    return [EscalationEventRead.model_validate(e) for e in await service.list_escalations(session, commitment_id)]
+
+
+@router.post("/{commitment_id}/escalation-events", response_model=EscalationEventRead, status_code=201,
+             summary="Record a fired rung (the follow-up workflow; idempotent by event_key)")
+async def record_escalation(
+    commitment_id: int, data: EscalationEventCreate, response: Response, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.SERVICE))],
+) -> EscalationEventRead:
+    if data.commitment_id != commitment_id:
+        raise Problem(422, "Invalid request", "commitment_id: differs from the path.")
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    event, created = await service.record_escalation(session, commitment, data)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return EscalationEventRead.model_validate(event)
+
+
+@router.put("/{commitment_id}/state", response_model=CommitmentRead, summary="Mirror the workflow's state (service)")
+async def put_state(
+    commitment_id: int, data: CommitmentStateUpdate, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.SERVICE))],
+) -> CommitmentRead:
+    if data.commitment_id != commitment_id:
+        raise Problem(422, "Invalid request", "commitment_id: differs from the path.")
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    return service.to_read(await service.apply_state(session, commitment, data))

@@ -1,0 +1,165 @@
+"""A two-year commitment with quarterly progress reports under the production policy
+(working days of the official calendar), on the time-skipping test server: it runs to its
+end in seconds, and continue-as-new keeps every run's history small."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from services.evaluation.escalation_policy import PRODUCTION_POLICY
+from services.evaluation.working_days import OfficialCalendar
+from tests.workflow_env import register_search_attributes, time_skipping_server_path
+from workflows.followup import FollowUpWorkflow
+from workflows.followup_activities import FollowUpActivities
+from tests.unit.test_consultation_workflow import HISTORIES
+from workflows.followup_types import FollowUpAction, FollowUpInput, FollowUpStage
+
+
+class RecordingActivities(FollowUpActivities):
+    """The real planning code; evaluation's records kept in memory instead of over HTTP
+    (the e2e tests cover the HTTP path)."""
+
+    def __init__(self) -> None:
+        super().__init__(services=None)  # type: ignore[arg-type]
+        self.escalations: dict[str, dict[str, Any]] = {}
+        self.states: list[dict[str, Any]] = []
+
+    async def load_calendar(self) -> OfficialCalendar:
+        return OfficialCalendar()
+
+    async def send(self, method: str, path: str, body: Any, key: str) -> Any:
+        if path.endswith("/escalation-events"):
+            self.escalations.setdefault(key, body)  # idempotent by key, like evaluation
+            return {"id": len(self.escalations)}
+        self.states.append(body)
+        return None
+
+
+@pytest.fixture(scope="module")
+async def env():
+    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=time_skipping_server_path()) as env:
+        await register_search_attributes(env.client)
+        yield env
+
+
+async def run_chain(env: WorkflowEnvironment, workflow_id: str, first_run_id: str) -> list[WorkflowHistory]:
+    """Every run of a workflow, following continue-as-new from the first."""
+    histories = []
+    run_id = first_run_id
+    while run_id:
+        history = await env.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.HasField("workflow_execution_continued_as_new_event_attributes")
+            else ""
+        )
+    return histories
+
+
+def _activities(recorder: RecordingActivities) -> list:
+    return [recorder.plan_follow_up, recorder.decide_reopen, recorder.record_escalation, recorder.sync_commitment_state]
+
+
+async def test_two_year_commitment_with_quarterly_reports_runs_to_its_end(env: WorkflowEnvironment) -> None:
+    recorder = RecordingActivities()
+    queue = f"q-{uuid.uuid4()}"
+    start = await env.get_current_time()
+    due = start + timedelta(days=730)
+    workflow_id = f"followup-two-years-{uuid.uuid4().hex[:6]}"
+    async with Worker(
+        env.client, task_queue=queue, workflows=[FollowUpWorkflow], activities=_activities(recorder)
+    ):
+        handle = await env.client.start_workflow(
+            FollowUpWorkflow.run,
+            FollowUpInput(
+                commitment_id=1,
+                department="教育体育局",
+                due_at=due.isoformat(),
+                policy=PRODUCTION_POLICY.model_dump(mode="json"),
+                started_at=start.isoformat(),
+                history_limit=120,
+            ),
+            id=workflow_id,
+            task_queue=queue,
+        )
+        action_id = 0
+        for quarter in range(1, 8):  # seven quarterly reports, then completion in quarter 8
+            await env.sleep(timedelta(days=91))
+            action_id += 1
+            now = await env.get_current_time()
+            await handle.execute_update(
+                FollowUpWorkflow.apply_action,
+                FollowUpAction(action_id=action_id, kind="progress_report", at=now.isoformat()),
+            )
+        await env.sleep(timedelta(days=60))
+        for kind, extra in (("completion", {}), ("verification", {"passed": True}), ("satisfaction", {"rating": "satisfied"})):
+            action_id += 1
+            now = await env.get_current_time()
+            await handle.execute_update(
+                FollowUpWorkflow.apply_action, FollowUpAction(action_id=action_id, kind=kind, at=now.isoformat(), **extra)
+            )
+        result = await handle.result()
+
+        histories = await run_chain(env, workflow_id, handle.result_run_id or "")
+
+    assert result.stage == FollowUpStage.CLOSED
+    # Completed about two months before the due date: no rung of the ladder fired,
+    # not even the reminder (10 working days before due).
+    ladder = [b["step"] for b in recorder.escalations.values() if b["step"] != "progress_missing"]
+    assert ladder == []
+    # 60 working days is shorter than a quarter: each quarter the report is a few days late.
+    missing = [b for b in recorder.escalations.values() if b["step"] == "progress_missing"]
+    assert 5 <= len(missing) <= 9, [m["planned_at"] for m in missing]
+    assert recorder.states[-1]["status"] == "closed"
+    assert len(histories) >= 2, "continue-as-new should have started new runs"
+    assert max(len(h.events) for h in histories) < 200
+    for n, history in enumerate(histories):
+        await Replayer(workflows=[FollowUpWorkflow]).replay_workflow(history)
+        if os.environ.get("XIESHANG_RECORD_HISTORIES"):
+            (HISTORIES / f"followup_two_years_run{n}.json").write_text(history.to_json())
+
+
+async def test_overdue_commitment_climbs_the_production_ladder_on_working_days(env: WorkflowEnvironment) -> None:
+    recorder = RecordingActivities()
+    queue = f"q-{uuid.uuid4()}"
+    # Due Tuesday 2025-09-30 at 17:30 CST; the National Day holiday follows (Oct 1–8).
+    due = datetime(2025, 9, 30, 9, 30, tzinfo=timezone.utc)
+    start = await env.get_current_time()
+    async with Worker(env.client, task_queue=queue, workflows=[FollowUpWorkflow], activities=_activities(recorder)):
+        handle = await env.client.start_workflow(
+            FollowUpWorkflow.run,
+            FollowUpInput(
+                commitment_id=2, department="住房城乡建设局", due_at=due.isoformat(),
+                policy=PRODUCTION_POLICY.model_dump(mode="json"), started_at=start.isoformat(),
+            ),
+            id=f"followup-ladder-{uuid.uuid4().hex[:6]}",
+            task_queue=queue,
+        )
+        status = await handle.query(FollowUpWorkflow.status)
+        await env.sleep(timedelta(seconds=5))
+        status = await handle.query(FollowUpWorkflow.status)
+        await handle.terminate("test over")
+    # The test server's clock is now, long after 2025: every rung is due at once and
+    # fires once, in order, at the working-day times the policy gives.
+    steps = [(b["step"], b["planned_at"]) for b in recorder.escalations.values() if b["step"] != "progress_missing"]
+    assert steps == [
+        # 10 working days before 9-30, counting Sunday 9-28, a make-up workday (调休).
+        ("reminder", "2025-09-17T09:30:00+00:00"),
+        # 1 working day after: October 1–8 are the National Day holiday.
+        ("urge", "2025-10-09T09:30:00+00:00"),
+        # 10 after: 10-9, 10-10, Saturday 10-11 (make-up workday), 10-13 ... 10-21.
+        ("committee_supervision", "2025-10-21T09:30:00+00:00"),
+        ("meeting_supervision", "2025-11-04T09:30:00+00:00"),
+        ("circulated_notice", "2025-11-18T09:30:00+00:00"),
+    ]
+    assert status.level == 4
