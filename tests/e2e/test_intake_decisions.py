@@ -167,6 +167,10 @@ def test_listing_filters_free_text_and_pages(stack: Stack) -> None:
         if after is None:
             break
     assert pages == sorted(set(pages)) and len(pages) == page["total"]
+    newest = get(stack, "/topics", clerk, order="newest", limit=1).json()
+    following = get(stack, "/topics", clerk, order="newest", limit=1, after=newest["next_after"]).json()
+    assert [t["id"] for t in newest["items"] + following["items"]] == sorted(pages, reverse=True)[:2]
+    assert_problem(get(stack, "/topics", clerk, order="random"), 422, "order", "literal_error")
 
 
 def test_reference_data_has_its_own_endpoints(stack: Stack) -> None:

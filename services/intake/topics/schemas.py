@@ -136,13 +136,6 @@ class ModerationDecision(BaseModel):
     use_repaired_text: bool = Field(False, description="Release the mojibake repair screening offered")
 
 
-class MergeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    into_topic_id: int = Field(ge=1)
-    reason: Note | None = None
-
-
 class SplitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

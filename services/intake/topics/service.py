@@ -242,10 +242,12 @@ async def list_topics(
     organiser: str | None = None,
     format_: str | None = None,
     q: str | None = None,
+    newest_first: bool = False,
     after: int | None,
     limit: int,
 ) -> TopicPage:
-    """Filtered, oldest first, keyset by id (stable under inserts), with the total.
+    """Filtered, sorted by id (creation order; unique, so stable), keyset pages: ``after``
+    is the last id of the previous page in either direction. With the total.
 
     Free text ``q`` is normalised like the stored ``search_text`` (Traditional →
     Simplified, full-width folded) and matched with LIKE, which works the same on
@@ -286,8 +288,9 @@ async def list_topics(
     total = await session.scalar(select(func.count()).select_from(Topic).where(*filters)) or 0
     query = select(Topic).where(*filters)
     if after is not None:
-        query = query.where(Topic.id > after)
-    rows = list((await session.scalars(query.order_by(Topic.id).limit(limit + 1))).all())
+        query = query.where(Topic.id < after if newest_first else Topic.id > after)
+    order = Topic.id.desc() if newest_first else Topic.id
+    rows = list((await session.scalars(query.order_by(order).limit(limit + 1))).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return TopicPage(items=await to_reads(session, rows), total=total, next_after=rows[-1].id if more else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -57,7 +57,7 @@ async def read_topic(
     return await service.to_read(session, topic, stage)
 
 
-@router.get("", response_model=TopicPage, summary="List topics, oldest first (filters, free text, keyset pagination)")
+@router.get("", response_model=TopicPage, summary="List topics (filters, free text, oldest or newest first, keyset pagination, total)")
 async def list_topics(
     session: Session,
     _: Annotated[Principal, Depends(allow(*READERS))],
@@ -67,6 +67,7 @@ async def list_topics(
     organiser: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$", description="organiser code")] = None,
     format: ConsultationFormat | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="free text (Chinese; 繁/简 alike)")] = None,
+    order: Annotated[Literal["oldest", "newest"], Query(description="by creation (id)")] = "oldest",
     after: Annotated[int | None, Query(ge=0, description="Last id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TopicPage:
@@ -78,6 +79,7 @@ async def list_topics(
         organiser=organiser,
         format_=format.value if format else None,
         q=q,
+        newest_first=order == "newest",
         after=after,
         limit=limit,
     )
