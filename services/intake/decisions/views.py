@@ -1,0 +1,114 @@
+"""The chair's decisions and the annual plan."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+
+from services.common.auth import Principal, Role, allow
+from services.common.idempotency import Idempotency, run_idempotent
+
+from ..base import IDEMPOTENCY_KEYS
+from ..deps import READERS, Index, Session
+from . import service
+from .schemas import (
+    DecisionCreate,
+    DecisionRead,
+    MergeCreate,
+    Outcome,
+    PlanEntryUpdate,
+    PlanRead,
+)
+
+router = APIRouter(tags=["decisions and plans 主席会议 · 年度协商计划"])
+
+DECIDERS = (Role.CHAIR, Role.CLERK)  # the office records the chair's meeting's decisions
+YearPath = Annotated[int, Path(ge=2000, le=2100)]
+
+
+@router.post(
+    "/topics/{topic_id}/decision",
+    status_code=201,
+    response_model=DecisionRead,
+    responses={
+        202: {"description": "Stored; delivery to the consultation is being retried", "model": DecisionRead},
+        409: {"description": "Already decided, plan rule broken, or refused by the consultation; nothing changed"},
+        422: {"description": "Missing or unknown field (organiser, venue, topic); nothing changed"},
+    },
+    summary="The chair's decision: accept into a year's plan, reject with a reason, or merge",
+)
+async def decide(
+    topic_id: int,
+    data: DecisionCreate,
+    request: Request,
+    session: Session,
+    index: Index,
+    idem: Idempotency,
+    principal: Annotated[Principal, Depends(allow(*DECIDERS))],
+) -> JSONResponse:
+    async def handler():
+        temporal = await request.app.state.temporal.client()  # 503 before anything is stored
+        decision, delivered = await service.decide(
+            session, temporal, request.app.state.settings, index, topic_id, data, principal
+        )
+        return (201 if delivered else 202), await service.to_read(session, decision)
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+
+
+@router.post(
+    "/topics/{topic_id}/merge",
+    status_code=201,
+    response_model=DecisionRead,
+    summary="Merge a topic into another by hand (staff): its supporters join the target",
+)
+async def merge(
+    topic_id: int,
+    data: MergeCreate,
+    request: Request,
+    session: Session,
+    index: Index,
+    idem: Idempotency,
+    principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.CHAIR))],
+) -> JSONResponse:
+    decision_data = DecisionCreate(outcome=Outcome.MERGED, merged_into_topic_id=data.into_topic_id, reason=data.reason)
+
+    async def handler():
+        temporal = await request.app.state.temporal.client()
+        decision, delivered = await service.decide(
+            session, temporal, request.app.state.settings, index, topic_id, decision_data, principal
+        )
+        return (201 if delivered else 202), await service.to_read(session, decision)
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+
+
+@router.get("/topics/{topic_id}/decision", response_model=DecisionRead, summary="The decision on a topic")
+async def read_decision(
+    topic_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
+) -> DecisionRead:
+    return await service.to_read(session, await service.get_decision(session, topic_id))
+
+
+@router.get("/plans/{year}", response_model=PlanRead, summary="A year's plan, checked against 1+2+4+X")
+async def read_plan(year: YearPath, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> PlanRead:
+    return await service.read_plan(session, year)
+
+
+@router.patch(
+    "/plans/{year}/entries/{topic_id}",
+    response_model=PlanRead,
+    summary="Edit an entry of the plan (format, organiser, venue, month, year); answers the checked plan",
+)
+async def edit_plan_entry(
+    year: YearPath,
+    topic_id: int,
+    data: PlanEntryUpdate,
+    request: Request,
+    session: Session,
+    _: Annotated[Principal, Depends(allow(*DECIDERS))],
+) -> PlanRead:
+    temporal = await request.app.state.temporal.client()
+    return await service.edit_plan_entry(session, temporal, year, topic_id, data)

@@ -1,0 +1,38 @@
+"""What every intake route depends on: the session, Temporal, the duplicate index."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from services.common.auth import Role
+from services.common.db import get_session
+from services.common.problems import Problem
+
+from .topics.index import TopicIndex
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE)
+
+
+async def temporal_or_none(request: Request) -> Client | None:
+    """Registering a topic must not fail because Temporal is down: the reconciler
+    starts the workflow once it is back."""
+    try:
+        return await request.app.state.temporal.client()
+    except Problem:
+        return None
+
+
+def topic_index(request: Request) -> TopicIndex:
+    """One index per process, built from the stored signatures at first use."""
+    index = getattr(request.app.state, "topic_index", None)
+    if index is None:
+        index = request.app.state.topic_index = TopicIndex()
+    return index
+
+
+Index = Annotated[TopicIndex, Depends(topic_index)]

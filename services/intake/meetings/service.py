@@ -1,0 +1,69 @@
+"""Meeting records. Handing the commitments to evaluation (POST /commitments there)
+is the consultation workflow's job in a later issue; here they are stored."""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import Principal
+from services.common.problems import Problem
+
+from ..reference.models import Venue
+from ..reference.service import by_code
+from ..topics import service as topics
+from .models import Meeting, MeetingAttendee, MeetingCommitment
+from .schemas import AttendeeRead, CommitmentRead, MeetingCreate, MeetingRead
+
+log = structlog.get_logger()
+
+
+async def record_meeting(session: AsyncSession, topic_id: int, data: MeetingCreate, principal: Principal) -> Meeting:
+    topic = await topics.get_topic(session, topic_id)
+    if topic.stage != "accepted":
+        raise Problem(409, "Conflict", f"Topic {topic_id} is {topic.stage}; meetings are held on accepted topics.")
+    venue = await by_code(session, Venue, data.venue, field="venue")
+    meeting = Meeting(
+        topic_id=topic_id,
+        held_at=data.held_at,
+        venue_id=venue.id if venue else None,
+        minutes=data.minutes,
+        consensus=data.consensus,
+        recorded_by=principal.subject,
+        attendees=[MeetingAttendee(**a.model_dump(mode="json")) for a in data.attendance],
+        commitments=[MeetingCommitment(**c.model_dump()) for c in data.commitments],
+    )
+    session.add(meeting)
+    await session.commit()
+    # Counts only: attendee names are personal data.
+    log.info("meeting.recorded", meeting_id=meeting.id, topic_id=topic_id, attendees=len(data.attendance),
+             commitments=len(data.commitments))
+    return meeting
+
+
+async def get_meeting(session: AsyncSession, meeting_id: int) -> Meeting:
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise Problem(404, "Not Found", f"No meeting with id {meeting_id}.")
+    return meeting
+
+
+async def meetings_of(session: AsyncSession, topic_id: int) -> list[Meeting]:
+    await topics.get_topic(session, topic_id)
+    return list((await session.scalars(select(Meeting).where(Meeting.topic_id == topic_id).order_by(Meeting.id))).all())
+
+
+async def to_read(session: AsyncSession, meeting: Meeting) -> MeetingRead:
+    venue = await session.get(Venue, meeting.venue_id) if meeting.venue_id else None
+    return MeetingRead(
+        id=meeting.id,
+        topic_id=meeting.topic_id,
+        held_at=meeting.held_at,
+        venue=venue.code if venue else None,
+        minutes=meeting.minutes,
+        consensus=meeting.consensus,
+        attendance=[AttendeeRead.model_validate(a) for a in meeting.attendees],
+        commitments=[CommitmentRead.model_validate(c) for c in meeting.commitments],
+        created_at=meeting.created_at,
+    )

@@ -1,0 +1,43 @@
+"""Meeting records: minutes, attendance, consensus, commitments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from services.common.auth import Principal, Role, allow
+from services.common.idempotency import Idempotency, run_idempotent
+
+from ..base import IDEMPOTENCY_KEYS
+from ..deps import READERS, Session
+from . import service
+from .schemas import MeetingCreate, MeetingRead
+
+router = APIRouter(tags=["meetings 协商议事会"])
+
+
+@router.post("/topics/{topic_id}/meetings", status_code=201, response_model=MeetingRead, summary="Record a consultation meeting")
+async def record_meeting(
+    topic_id: int,
+    data: MeetingCreate,
+    session: Session,
+    idem: Idempotency,
+    principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
+) -> JSONResponse:
+    async def handler():
+        meeting = await service.record_meeting(session, topic_id, data, principal)
+        return 201, await service.to_read(session, meeting)
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+
+
+@router.get("/topics/{topic_id}/meetings", response_model=list[MeetingRead], summary="A topic's meetings")
+async def meetings_of(topic_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> list[MeetingRead]:
+    return [await service.to_read(session, m) for m in await service.meetings_of(session, topic_id)]
+
+
+@router.get("/meetings/{meeting_id}", response_model=MeetingRead, summary="One meeting record")
+async def read_meeting(meeting_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> MeetingRead:
+    return await service.to_read(session, await service.get_meeting(session, meeting_id))
