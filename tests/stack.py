@@ -116,6 +116,12 @@ def start_stack(backend: str, data_dir: Path, database_urls: dict[str, str]) -> 
     env = {
         "XIESHANG_NOTIFICATION_WEBHOOKS": json.dumps({"office-robot": webhook.url}),
         "XIESHANG_NOTIFICATION_POLL_SECONDS": "0.5",
+        # The lifecycle on a seconds scale: one "day" is a second (commitments of a
+        # meeting are followed up with one working day = one second).
+        "XIESHANG_CONSULTATION_DAY_SECONDS": "1",
+        "XIESHANG_CONSULTATION_RESEARCH_DAYS": "600",
+        "XIESHANG_CONSULTATION_INVITATION_REPLY_DAYS": "20",
+        "XIESHANG_CONSULTATION_EVALUATION_WINDOW_DAYS": "3",
         "XIESHANG_JWT_SECRET": secrets.token_urlsafe(32),
         "XIESHANG_TEMPORAL_TASK_QUEUE": f"xieshang-{backend}",
         "XIESHANG_LOG_LEVEL": "info",

@@ -149,6 +149,11 @@ class LifecycleActivities(ConsultationActivities):
         ids = []
         for commitment in meeting["commitments"]:
             due = datetime.combine(date.fromisoformat(commitment["due_date"]), END_OF_WORKING_DAY)
+            if request.follow_up_policy == "seconds":
+                # Demo scale: as many "days" from now as the date is from today.
+                today = datetime.now(END_OF_WORKING_DAY.tzinfo).date()
+                days = (date.fromisoformat(commitment["due_date"]) - today).days
+                due = datetime.now(timezone.utc) + timedelta(seconds=days * request.seconds_scale)
             body = await self._post(
                 "evaluation",
                 "/commitments",

@@ -13,14 +13,32 @@ The workflow carries ids only; titles and texts stay in intake's database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from .activities import ConsultationActivities, RecordEventInput
+    from .activities import (
+        ConsultationActivities,
+        DrawRequest,
+        HandOverRequest,
+        LifecycleActivities,
+        NoticeRequest,
+        RecordEventInput,
+        ReplacementRequest,
+    )
+    from .followup_types import FollowUpClosed
+    from .lifecycle_types import (
+        COMPOSITION_BY_FORMAT,
+        ConsultationTiming,
+        Invitation,
+        InvitationAnswer,
+        MeetingHeld,
+        ResearchCompleted,
+    )
     from .search_attributes import (
         CONSULTATION_FORMAT,
         CONSULTATION_STAGE,
@@ -38,12 +56,20 @@ def consultation_workflow_id(topic_id: int) -> str:
 class ConsultationInput:
     topic_id: int
     channel: str
+    # None in histories from before the lifecycle: production timing.
+    timing: ConsultationTiming | None = None
 
 
 @dataclass
 class ConsultationStatus:
     topic_id: int
     stage: str
+    draw_id: int | None = None
+    panel: list[int] = field(default_factory=list)
+    invitations: list[Invitation] = field(default_factory=list)
+    meeting_id: int | None = None
+    commitment_ids: list[int] = field(default_factory=list)
+    closed_commitment_ids: list[int] = field(default_factory=list)
 
 
 class Stage:
@@ -51,6 +77,18 @@ class Stage:
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     MERGED = "merged"
+    RESEARCH = "research"  # 调研
+    DRAWING = "drawing"  # participants drawn (talent)
+    INVITING = "inviting"  # invitations answered; declines and silence bring replacements
+    MEETING = "meeting"  # waiting for the meeting record (协商议事会)
+    FOLLOW_UP = "follow_up"  # one FollowUpWorkflow per commitment
+    EVALUATION = "evaluation"  # the two-way evaluation window (双向评价)
+    CLOSED = "closed"
+
+
+# The stages after acceptance in which the plan entry may still be amended.
+AMENDABLE = ("accepted", "research")
+_ACTIVITY = dict(start_to_close_timeout=timedelta(seconds=60), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)))
 
 
 class Outcome:
@@ -117,6 +155,15 @@ class ConsultationWorkflow:
         self._stage = Stage.SUBMITTED
         self._topic_id = params.topic_id
         self._decision: DecisionInput | None = None
+        self._timing = params.timing or ConsultationTiming()
+        self._research: ResearchCompleted | None = None
+        self._draw_id: int | None = None
+        self._round = 0
+        self._panel: list[int] = []
+        self._invitations: dict[int, Invitation] = {}
+        self._meeting_id: int | None = None
+        self._commitment_ids: list[int] = []
+        self._closed: dict[int, str | None] = {}
 
     @workflow.run
     async def run(self, params: ConsultationInput) -> ConsultationStatus:
@@ -140,13 +187,218 @@ class ConsultationWorkflow:
         # waits here, durably, without holding a worker slot.
         await workflow.wait_condition(lambda: self._stage != Stage.SUBMITTED)
         if self._stage == Stage.ACCEPTED:
-            # Research, participants and the meeting follow in later issues; until they
-            # exist an accepted topic waits here (plan amendments still arrive).
-            await workflow.wait_condition(lambda: self._stage != Stage.ACCEPTED)
-        # Rejected or merged: nothing more happens to this topic; end cleanly once the
-        # update that decided it has answered.
+            if workflow.patched("lifecycle-v1"):
+                await self._lifecycle()
+            else:
+                # Histories from before the lifecycle: an accepted topic waited here.
+                await workflow.wait_condition(lambda: self._stage != Stage.ACCEPTED)
+        elif workflow.patched("notify-submitters-v1"):
+            # Rejected or merged: the people who raised it hear so.
+            await self._notice("topic." + self._stage, {"stage": self._stage,
+                               "merged_into_topic_id": self._decision.merged_into_topic_id if self._decision else None})
+        # End cleanly once every update has answered.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def _lifecycle(self) -> None:
+        timing = self._timing
+        decision = self._decision
+        assert decision is not None and decision.format is not None
+
+        # 调研: a deadline, a reminder to the organiser before it, a notice when missed.
+        self._enter(Stage.RESEARCH)
+        deadline = workflow.now() + timedelta(seconds=timing.seconds(timing.research_days))
+        remind_at = deadline - timedelta(seconds=timing.seconds(timing.research_reminder_days))
+        for when, kind in ((remind_at, "research.reminder"), (deadline, "research.overdue")):
+            if not await self._wait_until(lambda: self._research is not None, when, f"{kind} for the organiser"):
+                await self._notice(kind, {"organiser": decision.organiser, "deadline": deadline.isoformat()},
+                                   recipients=[f"organiser:{decision.organiser}", "office:cppcc"])
+        await workflow.wait_condition(lambda: self._research is not None)
+        assert self._research is not None
+
+        composition = COMPOSITION_BY_FORMAT.get(decision.format)
+        if composition:
+            await self._draw_and_invite(composition, self._research)
+
+        self._enter(Stage.MEETING)
+        await workflow.wait_condition(lambda: self._meeting_id is not None)
+        assert self._meeting_id is not None
+
+        self._enter(Stage.FOLLOW_UP)
+        self._commitment_ids = await workflow.execute_activity_method(
+            LifecycleActivities.hand_over_commitments,
+            HandOverRequest(
+                topic_id=self._topic_id,
+                meeting_id=self._meeting_id,
+                organiser=decision.organiser,
+                plan_year=decision.plan_year,
+                follow_up_policy=timing.follow_up_policy,
+                seconds_scale=timing.follow_up_seconds_scale,
+            ),
+            summary=f"evaluation: commitments of meeting {self._meeting_id}",
+            **_ACTIVITY,
+        )
+        self._details()
+        await workflow.wait_condition(lambda: all(c in self._closed for c in self._commitment_ids))
+
+        self._enter(Stage.EVALUATION)
+        await workflow.sleep(
+            timedelta(seconds=timing.seconds(timing.evaluation_window_days)),
+            summary="two-way evaluation window (双向评价) closes",
+        )
+        self._enter(Stage.CLOSED)
+        await self._event("consultation_closed", self._summary())
+
+    async def _draw_and_invite(self, composition: dict[str, int], research: ResearchCompleted) -> None:
+        self._enter(Stage.DRAWING)
+        result = await workflow.execute_activity_method(
+            LifecycleActivities.draw_participants,
+            DrawRequest(topic_id=self._topic_id, round=0, composition=composition,
+                        expertise=research.expertise, exclude_departments=research.exclude_departments),
+            summary="talent: draw the participants",
+            **_ACTIVITY,
+        )
+        self._draw_id, self._panel = result.draw_id, result.panel
+        self._invite(result.drawn, 0)
+        self._enter(Stage.INVITING)
+        while True:
+            pending = [i for i in self._invitations.values() if i.answer == "pending"]
+            refused = self._refused()
+            if refused:
+                self._round += 1
+                result = await workflow.execute_activity_method(
+                    LifecycleActivities.draw_replacements,
+                    ReplacementRequest(topic_id=self._topic_id, draw_id=self._draw_id, round=self._round,
+                                       declined=[i.person_id for i in refused]),
+                    summary=f"talent: replacement round {self._round} for {len(refused)} seat(s)",
+                    **_ACTIVITY,
+                )
+                for invitation in refused:
+                    invitation.answer += "+replaced"
+                self._panel = result.panel
+                self._invite(result.drawn, self._round)
+                continue
+            if not pending:
+                return  # everyone on the panel accepted
+            first_deadline = min(datetime.fromisoformat(i.reply_by) for i in pending)
+            answered = await self._wait_until(lambda: bool(self._refused()) or not any(
+                i.answer == "pending" for i in self._invitations.values()), first_deadline, "invitation replies due")
+            if not answered:
+                for invitation in pending:
+                    if invitation.answer == "pending" and datetime.fromisoformat(invitation.reply_by) <= workflow.now():
+                        invitation.answer = "silent"  # silence counts as a decline
+                self._details()
+
+    def _invite(self, person_ids: list[int], round_: int) -> None:
+        reply_by = workflow.now() + timedelta(seconds=self._timing.seconds(self._timing.invitation_reply_days))
+        for pid in person_ids:
+            self._invitations[pid] = Invitation(person_id=pid, round=round_, reply_by=reply_by.isoformat())
+        self._details()
+
+    def _refused(self) -> list[Invitation]:
+        return [i for i in self._invitations.values() if i.answer in ("declined", "silent")]
+
+    async def _wait_until(self, done, when: datetime, summary: str) -> bool:  # noqa: ANN001
+        """Wait for ``done`` until ``when``; False when the time came first."""
+        if done():
+            return True
+        try:
+            await workflow.wait_condition(done, timeout=max((when - workflow.now()).total_seconds(), 0.001),
+                                          timeout_summary=summary)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def _notice(self, kind: str, payload: dict, recipients: list[str] | None = None) -> None:
+        await workflow.execute_activity_method(
+            LifecycleActivities.send_notice,
+            NoticeRequest(
+                idempotency_key=f"topic-{self._topic_id}-{kind}",
+                kind=kind,
+                recipients=recipients or [f"submitters:topic-{self._topic_id}"],
+                payload={"topic_id": self._topic_id, **payload},
+            ),
+            summary=f"notice: {kind}",
+            **_ACTIVITY,
+        )
+
+    async def _event(self, kind: str, detail: dict) -> None:
+        await workflow.execute_activity(
+            ConsultationActivities.record_consultation_event,
+            RecordEventInput(event_key=f"topic-{self._topic_id}-{kind}", kind=kind, topic_id=self._topic_id,
+                             occurred_at=workflow.now().isoformat(), detail=detail),
+            summary=f"evaluation: record {kind}",
+            **_ACTIVITY,
+        )
+
+    def _summary(self) -> dict:
+        return {
+            "format": self._decision.format if self._decision else None,
+            "organiser": self._decision.organiser if self._decision else None,
+            "plan_year": self._decision.plan_year if self._decision else None,
+            "panel_size": len(self._panel),
+            "replacement_rounds": self._round,
+            "meeting_id": self._meeting_id,
+            "commitments": len(self._commitment_ids),
+            "satisfaction": sorted(str(v) for v in self._closed.values()),
+        }
+
+    # ------------------------------------------------------------------ staff actions
+    @workflow.update
+    def complete_research(self, report: ResearchCompleted) -> ConsultationStatus:
+        self._research = report
+        return self.status()
+
+    @complete_research.validator
+    def _validate_research(self, report: ResearchCompleted) -> None:
+        if self._stage != Stage.RESEARCH:
+            raise ValueError(f"research can be completed in stage research, not {self._stage}")
+
+    @workflow.update
+    def answer_invitation(self, answer: InvitationAnswer) -> ConsultationStatus:
+        invitation = self._invitations[answer.person_id]
+        invitation.answer = "accepted" if answer.accepted else "declined"
+        self._details()
+        return self.status()
+
+    @answer_invitation.validator
+    def _validate_answer(self, answer: InvitationAnswer) -> None:
+        if self._stage != Stage.INVITING:
+            raise ValueError(f"invitations are answered in stage inviting, not {self._stage}")
+        invitation = self._invitations.get(answer.person_id)
+        if invitation is None:
+            raise ValueError(f"person {answer.person_id} was not invited")
+        if invitation.answer != "pending":
+            raise ValueError(f"person {answer.person_id} already answered ({invitation.answer.split('+')[0]})")
+
+    @workflow.update
+    def meeting_held(self, meeting: MeetingHeld) -> ConsultationStatus:
+        self._meeting_id = meeting.meeting_id
+        return self.status()
+
+    @meeting_held.validator
+    def _validate_meeting(self, meeting: MeetingHeld) -> None:
+        if self._stage != Stage.MEETING:
+            raise ValueError(f"the meeting is recorded in stage meeting, not {self._stage}")
+
+    @workflow.signal
+    def follow_up_closed(self, closed: FollowUpClosed) -> None:
+        self._closed[closed.commitment_id] = closed.satisfaction
+        self._details()
+
+    def _details(self) -> None:
+        answers: dict[str, int] = {}
+        for invitation in self._invitations.values():
+            key = invitation.answer.split("+")[0]
+            answers[key] = answers.get(key, 0) + 1
+        lines = [
+            f"**议题 #{self._topic_id}** · stage: {self._stage}",
+            f"- panel: {len(self._panel)} people, replacement rounds: {self._round}",
+            f"- invitations: {', '.join(f'{k} {v}' for k, v in sorted(answers.items())) or 'none'}",
+            f"- commitments: {len(self._commitment_ids)}, closed: {len(self._closed)}",
+        ]
+        workflow.set_current_details("\n".join(lines))
 
     @workflow.update
     def decide(self, decision: DecisionInput) -> ConsultationStatus:
@@ -188,8 +440,8 @@ class ConsultationWorkflow:
 
     @amend_plan.validator
     def _validate_amendment(self, amendment: PlanAmendment) -> None:
-        if self._stage != Stage.ACCEPTED or self._decision is None:
-            raise ValueError(f"topic {self._topic_id} is not in a plan (stage {self._stage})")
+        if self._stage not in AMENDABLE or self._decision is None:
+            raise ValueError(f"topic {self._topic_id} is not in a plan open to amendment (stage {self._stage})")
         if amendment.decision_id != self._decision.decision_id:
             raise ValueError("the amendment names another decision")
         if amendment.format not in FORMATS:
@@ -208,9 +460,18 @@ class ConsultationWorkflow:
 
     @workflow.query
     def status(self) -> ConsultationStatus:
-        return ConsultationStatus(topic_id=self._topic_id, stage=self._stage)
+        return ConsultationStatus(
+            topic_id=self._topic_id,
+            stage=self._stage,
+            draw_id=self._draw_id,
+            panel=list(self._panel),
+            invitations=list(self._invitations.values()),
+            meeting_id=self._meeting_id,
+            commitment_ids=list(self._commitment_ids),
+            closed_commitment_ids=sorted(self._closed),
+        )
 
     def _enter(self, stage: str) -> None:
         self._stage = stage
         workflow.upsert_search_attributes([CONSULTATION_STAGE.value_set(stage)])
-        workflow.set_current_details(f"Stage: {stage}")
+        self._details()

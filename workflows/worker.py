@@ -16,7 +16,7 @@ from services.common.service_client import ServiceClient
 from services.common.settings import get_settings
 from services.common.temporal import connect
 
-from .activities import ConsultationActivities
+from .activities import LifecycleActivities
 from .consultation import ConsultationWorkflow
 from .followup import FollowUpWorkflow
 from .followup_activities import FollowUpActivities
@@ -25,10 +25,14 @@ WORKFLOWS = [ConsultationWorkflow, FollowUpWorkflow]
 
 
 def activities_for(services: ServiceClient) -> list:
-    consultation = ConsultationActivities(services)
+    consultation = LifecycleActivities(services)
     followup = FollowUpActivities(services)
     return [
         consultation.record_consultation_event,
+        consultation.draw_participants,
+        consultation.draw_replacements,
+        consultation.hand_over_commitments,
+        consultation.send_notice,
         followup.plan_follow_up,
         followup.decide_reopen,
         followup.record_escalation,

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # The consultation lifecycle's waiting times, in days; one "day" lasts
+    # consultation_day_seconds (86400 in production; demos and tests shorten it, and the
+    # meeting's commitments are then followed up on the same scale, one working day =
+    # one such day).
+    consultation_day_seconds: float = Field(default=86400.0, gt=0)
+    consultation_research_days: float = Field(default=60, gt=0)
+    consultation_invitation_reply_days: float = Field(default=5, gt=0)
+    consultation_evaluation_window_days: float = Field(default=30, gt=0)
+
     # Notifications (evaluation's outbox, docs/notifications.md): webhook name -> URL.
     # URLs of chat robots carry tokens, so only names appear in records and logs.
     notification_webhooks: dict[str, str] = Field(default_factory=dict)

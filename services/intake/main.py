@@ -16,6 +16,7 @@ from services.common.service_app import create_service_app
 
 from .decisions import service as decisions
 from .decisions.views import router as decisions_router
+from .lifecycle.views import router as lifecycle_router
 from .meetings.views import router as meetings_router
 from .reference.views import router as reference_router
 from .submissions.views import router as submissions_router
@@ -55,6 +56,6 @@ app = create_service_app(
     "intake",
     title="Xieshang intake (协商 · 受理)",
     description="Topics (议题) from the seven channels, screening, the chair's decisions and the annual plan.",
-    routers=[topics_router, submissions_router, decisions_router, reference_router, meetings_router],
+    routers=[topics_router, submissions_router, decisions_router, lifecycle_router, meetings_router, reference_router],
     background=[reconcile_workflows],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import IDEMPOTENCY_KEYS, Base
 from .decisions.models import Decision
+from .lifecycle.models import ResearchReport
 from .meetings.models import Meeting, MeetingAttendee, MeetingCommitment
 from .reference.models import Organiser, Venue
 from .topics.models import Submission, Topic
@@ -16,6 +17,7 @@ __all__ = [
     "MeetingAttendee",
     "MeetingCommitment",
     "Organiser",
+    "ResearchReport",
     "Submission",
     "Topic",
     "Venue",

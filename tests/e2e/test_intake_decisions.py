@@ -37,11 +37,11 @@ def test_accept_moves_the_workflow_and_sets_its_search_attributes(stack: Stack) 
     )
     clerk = stack.auth(Role.CLERK)
     read = get(stack, f"/topics/{t['id']}", clerk).json()
-    assert read["stage"] == "accepted"  # from the workflow's query
+    assert read["stage"] in ("accepted", "research")  # from the workflow's query: research follows at once
     assert read["plan"] == {"plan_year": 2031, "format": "special_topic", "organiser": "social-law-committee",
                             "venue": "cppcc-hall", "planned_month": 6}
     query = (
-        f"ConsultationStage='accepted' AND ConsultationFormat='special_topic' AND Organiser='social-law-committee' "
+        f"ConsultationStage IN ('accepted', 'research') AND ConsultationFormat='special_topic' AND Organiser='social-law-committee' "
         f"AND PlanYear=2031 AND WorkflowId='{t['workflow_id']}'"
     )
     executions = eventually(lambda: ui_query(stack, query), what="accepted topic in visibility")
@@ -207,7 +207,14 @@ def test_meeting_records_minutes_attendance_consensus_commitments(stack: Stack) 
         "commitments": [{"owner_department": "教育体育局", "content": "新建至少3所公办幼儿园", "due_date": "2033-08-31"}],
     }
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", meeting, clerk), 409)  # not in a plan yet
-    assert accept(stack, t["id"], 2031, "sector_micro").status_code == 201
+    # A plenary (全委会议) needs no draw: after research the consultation waits for its meeting.
+    year = 2040 + uuid.uuid4().int % 60
+    assert accept(stack, t["id"], year, "plenary").status_code == 201
+    assert_problem(post(stack, f"/topics/{t['id']}/meetings", meeting, clerk), 409)  # research not done
+    done = post(stack, f"/topics/{t['id']}/research-completion", {"summary": "调研完成"}, clerk)
+    assert done.status_code == 201, done.text
+    eventually(lambda: get(stack, f"/topics/{t['id']}/consultation", clerk).json()["stage"] == "meeting",
+               what="waiting for the meeting")
     recorded = post(stack, f"/topics/{t['id']}/meetings", meeting, clerk)
     assert recorded.status_code == 201, recorded.text
     m = recorded.json()

@@ -1,17 +1,22 @@
-"""Meeting records. Handing the commitments to evaluation (POST /commitments there)
-is the consultation workflow's job in a later issue; here they are stored."""
+"""Meeting records (协商议事会). Recording one tells the consultation, whose workflow
+hands the commitments to evaluation (POST /commitments there)."""
 
 from __future__ import annotations
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from workflows.consultation import ConsultationWorkflow
+from workflows.lifecycle_types import MeetingHeld
 
 from services.common.auth import Principal
 from services.common.problems import Problem
 
 from ..reference.models import Venue
 from ..reference.service import by_code
+from ..lifecycle.service import send_update
 from ..topics import service as topics
 from .models import Meeting, MeetingAttendee, MeetingCommitment
 from .schemas import AttendeeRead, CommitmentRead, MeetingCreate, MeetingRead
@@ -19,10 +24,13 @@ from .schemas import AttendeeRead, CommitmentRead, MeetingCreate, MeetingRead
 log = structlog.get_logger()
 
 
-async def record_meeting(session: AsyncSession, topic_id: int, data: MeetingCreate, principal: Principal) -> Meeting:
+async def record_meeting(
+    session: AsyncSession, temporal: Client | None, topic_id: int, data: MeetingCreate, principal: Principal
+) -> Meeting:
+    """Stored only if the consultation takes it: its workflow must be waiting for the
+    meeting (research done, participants confirmed). It then hands the commitments to
+    evaluation, which follows each one up."""
     topic = await topics.get_topic(session, topic_id)
-    if topic.stage != "accepted":
-        raise Problem(409, "Conflict", f"Topic {topic_id} is {topic.stage}; meetings are held on accepted topics.")
     venue = await by_code(session, Venue, data.venue, field="venue")
     meeting = Meeting(
         topic_id=topic_id,
@@ -35,11 +43,14 @@ async def record_meeting(session: AsyncSession, topic_id: int, data: MeetingCrea
         commitments=[MeetingCommitment(**c.model_dump()) for c in data.commitments],
     )
     session.add(meeting)
-    await session.commit()
+    await session.flush()
+    meeting_id = meeting.id
+    await send_update(session, temporal, topic, ConsultationWorkflow.meeting_held, MeetingHeld(meeting_id=meeting_id),
+                      update_id=f"meeting-{meeting_id}")
     # Counts only: attendee names are personal data.
-    log.info("meeting.recorded", meeting_id=meeting.id, topic_id=topic_id, attendees=len(data.attendance),
+    log.info("meeting.recorded", meeting_id=meeting_id, topic_id=topic_id, attendees=len(data.attendance),
              commitments=len(data.commitments))
-    return meeting
+    return await get_meeting(session, meeting_id)
 
 
 async def get_meeting(session: AsyncSession, meeting_id: int) -> Meeting:

@@ -28,6 +28,7 @@ from services.common.auth import Principal
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.text import normalise_for_matching
+from workflows.lifecycle_types import ConsultationTiming
 from workflows.consultation import (
     ConsultationInput,
     ConsultationStatus,
@@ -113,12 +114,24 @@ async def open_topic(
     return topic
 
 
+def consultation_timing(settings: Settings) -> ConsultationTiming:
+    production = settings.consultation_day_seconds == 86400
+    return ConsultationTiming(
+        seconds_per_day=settings.consultation_day_seconds,
+        research_days=settings.consultation_research_days,
+        invitation_reply_days=settings.consultation_invitation_reply_days,
+        evaluation_window_days=settings.consultation_evaluation_window_days,
+        follow_up_policy="production" if production else "seconds",
+        follow_up_seconds_scale=settings.consultation_day_seconds,
+    )
+
+
 async def start_consultation(session: AsyncSession, temporal: Client, settings: Settings, topic: Topic) -> bool:
     """Start the topic's workflow unless it runs already; True when it is known to run."""
     try:
         await temporal.start_workflow(
             ConsultationWorkflow.run,
-            ConsultationInput(topic_id=topic.id, channel=topic.channel),
+            ConsultationInput(topic_id=topic.id, channel=topic.channel, timing=consultation_timing(settings)),
             id=consultation_workflow_id(topic.id),
             task_queue=settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

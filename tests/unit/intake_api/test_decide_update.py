@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from tests.workflow_env import dev_server_path, search_attribute_keys
-from workflows.activities import RecordEventInput
+from workflows.activities import NoticeRequest, RecordEventInput
 from workflows.consultation import (
     ConsultationInput,
     ConsultationWorkflow,
@@ -49,6 +49,14 @@ async def record(params: RecordEventInput) -> int:
     return 1
 
 
+NOTICES: list[NoticeRequest] = []
+
+
+@activity.defn(name="send_notice")
+async def notice(params: NoticeRequest) -> None:
+    NOTICES.append(params)
+
+
 async def start(client: Client, queue: str, topic_id: int) -> WorkflowHandle:
     return await client.start_workflow(
         ConsultationWorkflow.run,
@@ -64,7 +72,7 @@ ACCEPT = DecisionInput(decision_id=11, outcome="accepted", format="special_topic
 
 async def test_invalid_decision_is_refused_and_changes_nothing(env: WorkflowEnvironment) -> None:
     queue = f"q-{uuid.uuid4()}"
-    async with Worker(env.client, task_queue=queue, workflows=[ConsultationWorkflow], activities=[record]):
+    async with Worker(env.client, task_queue=queue, workflows=[ConsultationWorkflow], activities=[record, notice]):
         handle = await start(env.client, queue, 1)
         bad = [
             DecisionInput(decision_id=1, outcome="accepted", format="special_topic", plan_year=2031),
@@ -86,7 +94,7 @@ async def test_invalid_decision_is_refused_and_changes_nothing(env: WorkflowEnvi
 
 async def test_accept_sets_attributes_is_idempotent_and_amendable(env: WorkflowEnvironment) -> None:
     queue = f"q-{uuid.uuid4()}"
-    async with Worker(env.client, task_queue=queue, workflows=[ConsultationWorkflow], activities=[record]):
+    async with Worker(env.client, task_queue=queue, workflows=[ConsultationWorkflow], activities=[record, notice]):
         handle = await start(env.client, queue, 2)
         status = await handle.execute_update(ConsultationWorkflow.decide, ACCEPT, id="decision-11")
         assert status.stage == "accepted"
@@ -103,7 +111,7 @@ async def test_accept_sets_attributes_is_idempotent_and_amendable(env: WorkflowE
             )
         attributes = (await handle.describe()).typed_search_attributes
         history = await handle.fetch_history()
-    assert attributes.get(CONSULTATION_STAGE) == "accepted"
+    assert attributes.get(CONSULTATION_STAGE) in ("accepted", "research")  # research follows at once
     assert attributes.get(CONSULTATION_FORMAT) == "standing_committee"
     assert attributes.get(ORGANISER) == "liaison-studio"
     assert attributes.get(PLAN_YEAR) == 2032
@@ -118,12 +126,15 @@ async def test_accept_sets_attributes_is_idempotent_and_amendable(env: WorkflowE
 ])
 async def test_rejected_and_merged_consultations_end(env: WorkflowEnvironment, decision: DecisionInput) -> None:
     queue = f"q-{uuid.uuid4()}"
-    async with Worker(env.client, task_queue=queue, workflows=[ConsultationWorkflow], activities=[record]):
+    async with Worker(env.client, task_queue=queue, workflows=[ConsultationWorkflow], activities=[record, notice]):
         handle = await start(env.client, queue, 3)
         await handle.execute_update(ConsultationWorkflow.decide, decision)
         result = await handle.result()
         history = await handle.fetch_history()
     assert result.stage == decision.outcome
+    # The people who raised the topic are told.
+    sent = [n for n in NOTICES if n.payload["topic_id"] == 3 and n.kind == f"topic.{decision.outcome}"]
+    assert sent and sent[-1].recipients == ["submitters:topic-3"]
     await Replayer(workflows=[ConsultationWorkflow]).replay_workflow(history)
     if os.environ.get("XIESHANG_RECORD_HISTORIES") and decision.outcome == "rejected":
         (HISTORIES / "consultation_rejected.json").write_text(history.to_json())

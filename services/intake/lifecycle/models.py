@@ -1,0 +1,25 @@
+"""Research reports (调研报告) behind the consultation's research stage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.common.db import UTCDateTime, utcnow
+
+from ..base import Base
+
+
+class ResearchReport(Base):
+    __tablename__ = "research_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    # What the participant draw needs: talents' expertise, departments in conflict.
+    expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
+    exclude_departments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

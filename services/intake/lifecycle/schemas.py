@@ -1,0 +1,56 @@
+"""Staff actions on a consultation after the chair's decision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..fields import Name, text
+
+
+class ResearchCompletion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    summary: text(10000, "调研报告摘要")  # type: ignore[valid-type]
+    expertise: list[Name] = Field(default_factory=list, max_length=20, description="expertise the talents drawn need")
+    exclude_departments: list[Name] = Field(default_factory=list, max_length=20,
+                                            description="departments concerned: people with a conflict are not drawn")
+
+
+class ResearchReportRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    topic_id: int
+    summary: str
+    expertise: list[str]
+    exclude_departments: list[str]
+    created_at: datetime
+    stage: str
+
+
+class InvitationAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    accepted: bool
+
+
+class InvitationRead(BaseModel):
+    person_id: int
+    round: int
+    reply_by: datetime
+    answer: str
+
+
+class ConsultationRead(BaseModel):
+    """Where the consultation stands, read from its workflow."""
+
+    topic_id: int
+    stage: str
+    draw_id: int | None
+    panel: list[int]
+    invitations: list[InvitationRead]
+    meeting_id: int | None
+    commitment_ids: list[int]
+    closed_commitment_ids: list[int]

@@ -1,0 +1,60 @@
+"""Inputs of the consultation lifecycle after the chair's decision (ids and vocabulary
+values only; texts stay in intake's database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ConsultationTiming:
+    """How long each waiting stage lasts, as data. Production counts days; demos and
+    wall-clock tests run the same lifecycle with one day = ``seconds_per_day`` seconds.
+    Follow-ups of the meeting's commitments use the matching escalation policy."""
+
+    seconds_per_day: float = 86400.0
+    research_days: float = 60  # 调研 before the meeting
+    research_reminder_days: float = 7  # reminder to the organiser before the deadline
+    invitation_reply_days: float = 5  # silence past this brings a replacement round
+    evaluation_window_days: float = 30  # two-way evaluation (双向评价) after the last follow-up
+    follow_up_policy: str = "production"  # production | seconds
+    follow_up_seconds_scale: float = 1.0
+
+    def seconds(self, days: float) -> float:
+        return days * self.seconds_per_day
+
+
+# Who is drawn for each format (1+2+4+X); the plenary (全委会议) is all members: no draw.
+COMPOSITION_BY_FORMAT: dict[str, dict[str, int]] = {
+    "special_topic": {"talent": 8, "member": 6, "public_rep": 5},
+    "standing_committee": {"talent": 4, "member": 8, "public_rep": 3},
+    "sector_micro": {"talent": 3, "member": 3, "public_rep": 4},
+}
+
+
+@dataclass
+class ResearchCompleted:
+    """调研 done: what the draw needs to know."""
+
+    report_id: int
+    expertise: list[str] = field(default_factory=list)  # talents drawn must have one of these
+    exclude_departments: list[str] = field(default_factory=list)  # conflicts of interest
+
+
+@dataclass
+class InvitationAnswer:
+    person_id: int
+    accepted: bool
+
+
+@dataclass
+class MeetingHeld:
+    meeting_id: int
+
+
+@dataclass
+class Invitation:
+    person_id: int
+    round: int
+    reply_by: str  # ISO 8601
+    answer: str = "pending"  # pending | accepted | declined | silent
