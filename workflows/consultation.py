@@ -276,7 +276,8 @@ class ConsultationWorkflow:
                 )
                 for invitation in refused:
                     invitation.answer += "+replaced"
-                self._panel = result.panel
+                # The next replacement round starts from this round's panel.
+                self._draw_id, self._panel = result.draw_id, result.panel
                 self._invite(result.drawn, self._round)
                 continue
             if not pending:
