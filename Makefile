@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test venv browser migrate token clean
+.PHONY: up test demo venv browser migrate token clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
 	    || echo "could not install chromium (needs root and Debian's registry): the screenshot test will say so"; \
 	fi
+
+# Realistic data in the running stack (run `make up` first, in another terminal).
+demo: venv
+	$(BIN)/python -m services.demo
 
 migrate: venv
 	$(BIN)/xieshang migrate
