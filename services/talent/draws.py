@@ -341,6 +341,8 @@ async def finish_draw(session: AsyncSession, draw: Draw) -> Draw:
     panel = sorted(int(pid) for pid in record.selection.panel)
     drawn = sorted(int(pid) for pid in record.selection.drawn_ids)
     now = utcnow()
+    # end any read transaction first: on SQLite a write after a stale read is refused
+    await session.commit()
     done = await session.execute(
         update(Draw)
         .where(Draw.id == draw.id, Draw.status == "committed")

@@ -8,6 +8,7 @@ the stored record says rather than assuming who else is in the pool.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -19,10 +20,13 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from services.common.auth import Role
 from services.talent.seed import generate_pool, to_csv
+from services.talent.vocabulary import EXPERTISE_FIELDS
 from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -447,3 +451,46 @@ def test_min_probability_equals_the_library_optimum(stack: Stack, pool: list[int
     optimum, _ = library_maximin(people, quotas, panel_size=record["portfolio"]["panel_size"])
     assert time.monotonic() - started < 10
     assert draw["min_probability"] == pytest.approx(optimum, rel=1e-6)
+
+
+_consultations = itertools.count(10_000)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    composition=st.fixed_dictionaries({"talent": st.integers(1, 8), "member": st.integers(0, 6),
+                                       "public_rep": st.integers(0, 5)}),
+    expertise=st.lists(st.sampled_from(EXPERTISE_FIELDS), min_size=1, max_size=4, unique=True),
+    female_min=st.integers(0, 9),
+    town_max=st.integers(0, 6),
+    field=st.sampled_from(EXPERTISE_FIELDS),
+    field_min=st.integers(0, 3),
+)
+def test_random_requests_meet_their_quotas_or_name_the_constraint(
+    stack: Stack, pool: list[int], composition: dict[str, int], expertise: list[str], female_min: int,
+    town_max: int, field: str, field_min: int,
+) -> None:
+    quotas = [
+        {"attribute": "gender", "value": "female", "min": female_min, "max": None},
+        {"attribute": "town", "value": "玉蟾街道", "min": 0, "max": town_max},
+        {"attribute": "expertise", "value": field, "min": field_min, "max": None},
+    ]
+    body = {"consultation_id": next(_consultations), "round": 0, "composition": composition,
+            "expertise": expertise, "quotas": quotas, "cooldown_days": 0}
+    response = post(stack, "/draws", body)
+    if response.status_code == 422:
+        assert response.json()["constraint"], response.text
+        assert get(stack, "/draws", consultation_id=body["consultation_id"]).json()["total"] == 0
+        return
+    assert response.status_code == 201, response.text
+    draw = response.json()
+    values = attributes_of(export(stack, draw["id"]))
+    panel = [values[pid] for pid in draw["panel"]]
+    assert len(panel) == sum(composition.values())
+    for kind, seats in composition.items():
+        assert [v["kind"] for v in panel].count(kind) == seats
+    assert sum(v["gender"] == "female" for v in panel) >= female_min
+    assert sum(v["town"] == "玉蟾街道" for v in panel) <= town_max
+    assert sum(v[f"expertise:{field}"] == "yes" for v in panel) >= field_min
+    talents = [get(stack, f"/people/{pid}").json() for pid, v in zip(draw["panel"], panel) if v["kind"] == "talent"]
+    assert all(set(expertise) & set(t["expertise"]) for t in talents)
