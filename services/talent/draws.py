@@ -36,7 +36,16 @@ from services.common.pagination import keyset_page
 from services.common.problems import PROBLEM_BASE, Problem
 
 from .models import Draw, Person
-from .schemas import DrawCreate, DrawPage, DrawRead, ProbabilityPage, ProbabilityRead, ReplacementCreate
+from .schemas import (
+    DrawCreate,
+    DrawPage,
+    DrawRead,
+    ProbabilityPage,
+    ProbabilityRead,
+    PublishedPortfolio,
+    ReplacementCreate,
+    RevealCreate,
+)
 from .sortition import (
     ALGORITHM_VERSION,
     InfeasibleQuotas,
@@ -88,8 +97,10 @@ async def list_draws(session: AsyncSession, *, consultation_id: int | None, afte
 
 def drawn_record(draw: Draw) -> dict[str, Any]:
     if draw.status != "drawn" or draw.record is None:
+        then = ("POST /draws/{id}/reveal with the announced public value" if awaits_reveal(draw)
+                else "repeat the request that created it")
         raise Problem(409, "Draw not finished", f"Draw {draw.id} has its portfolio and commitment but no panel yet; "
-                      "repeat the request that created it to finish it.")
+                      f"{then} to finish it. GET /draws/{draw.id}/portfolio shows what is published so far.")
     return draw.record
 
 
@@ -245,7 +256,8 @@ async def create_draw(session: AsyncSession, data: DrawCreate, principal: Princi
     )
     draw = Draw(consultation_id=data.consultation_id, round=data.round, replaces_draw_id=None, request=request,
                 request_sha256=request_sha256, exclusions=eligibility.summary(), declined_ids=[])
-    return await _commit_and_draw(session, draw, portfolio, request.get("public_randomness"), principal)
+    return await _commit_and_draw(session, draw, portfolio, data.public_randomness, data.public_randomness_source,
+                                  principal)
 
 
 # ----------------------------------------------------------------- replacements
@@ -256,12 +268,12 @@ async def create_replacement(
     body = {"replaces_draw_id": base.id, **data.model_dump(mode="json")}
     body["declined"] = sorted(body["declined"])
     request_sha256 = fingerprint(body)
+    if data.round <= base.round:
+        raise Problem(422, "Invalid request", f"round: must be later than round {base.round} of draw {base.id}.")
     existing = await _find(session, base.consultation_id, data.round)
     if existing is not None:
         return await _same_or_conflict(session, existing, request_sha256), False
     record = drawn_record(base)
-    if data.round <= base.round:
-        raise Problem(422, "Invalid request", f"round: must be later than round {base.round} of draw {base.id}.")
     not_on_panel = sorted(set(data.declined) - set(base.panel))
     if not_on_panel:
         raise Problem(422, "Invalid request", f"declined: {not_on_panel} not on the panel of draw {base.id}.")
@@ -269,6 +281,7 @@ async def create_replacement(
     from .sortition import draw_replacements
 
     request = {**base.request, "round": data.round, "public_randomness": data.public_randomness,
+               "public_randomness_source": data.public_randomness_source,
                "replaces_draw_id": base.id, "declined": body["declined"]}
     declined_so_far = sorted(set(base.declined_ids) | set(data.declined))
     panel = set(base.panel)
@@ -287,7 +300,8 @@ async def create_replacement(
     )
     draw = Draw(consultation_id=base.consultation_id, round=data.round, replaces_draw_id=base.id, request=request,
                 request_sha256=request_sha256, exclusions=eligibility.summary(), declined_ids=declined_so_far)
-    return await _commit_and_draw(session, draw, portfolio, data.public_randomness, principal)
+    return await _commit_and_draw(session, draw, portfolio, data.public_randomness, data.public_randomness_source,
+                                  principal)
 
 
 def _kept_members(record: dict[str, Any], kept: set[int]) -> list[DrawPerson]:
@@ -304,7 +318,8 @@ def _kept_members(record: dict[str, Any], kept: set[int]) -> list[DrawPerson]:
 
 # ----------------------------------------------------------------- the two phases
 async def _commit_and_draw(
-    session: AsyncSession, draw: Draw, portfolio: Portfolio, public_randomness: str | None, principal: Principal
+    session: AsyncSession, draw: Draw, portfolio: Portfolio, public_randomness: str | None,
+    public_randomness_source: str | None, principal: Principal,
 ) -> tuple[Draw, bool]:
     secret = new_secret()
     draw.status = "committed"
@@ -313,6 +328,7 @@ async def _commit_and_draw(
     draw.commitment = commitment_for(secret)
     draw.secret = secret
     draw.public_randomness = public_randomness
+    draw.public_randomness_source = public_randomness_source
     draw.min_probability = float(portfolio.min_probability)
     draw.algorithm_version = ALGORITHM_VERSION
     draw.created_by = principal.subject
@@ -332,7 +348,7 @@ async def _commit_and_draw(
 
 async def finish_draw(session: AsyncSession, draw: Draw) -> Draw:
     """Phase 2, idempotent: derive the panel from what phase 1 stored."""
-    if draw.status == "drawn":
+    if draw.status == "drawn" or awaits_reveal(draw):
         return draw
     portfolio = Portfolio.from_dict(draw.portfolio)
     if portfolio.hash != draw.portfolio_hash:
@@ -364,3 +380,32 @@ async def verify(record: dict[str, Any]):  # noqa: ANN201
 
     # pure integer arithmetic, but seconds for a big pool: off the event loop
     return await asyncio.to_thread(verify_draw, record)
+
+
+# ----------------------------------------------------------------- deferred reveal
+def awaits_reveal(draw: Draw) -> bool:
+    return draw.status == "committed" and draw.public_randomness_source is not None and draw.public_randomness is None
+
+
+def published_portfolio(draw: Draw) -> PublishedPortfolio:
+    return PublishedPortfolio(draw_id=draw.id, portfolio_hash=draw.portfolio_hash, commitment=draw.commitment,
+                              public_randomness_source=draw.public_randomness_source, portfolio=draw.portfolio)
+
+
+async def reveal(session: AsyncSession, draw_id: int, data: RevealCreate) -> Draw:
+    """The announced public value exists now: store it (once) and draw the panel."""
+    draw = await get_draw(session, draw_id)
+    if draw.public_randomness_source is None:
+        raise Problem(409, "Conflict", f"Draw {draw.id} announced no public randomness to reveal.")
+    if draw.public_randomness is None:
+        # conditional: of two concurrent reveals with different values, one wins
+        await session.execute(
+            update(Draw).where(Draw.id == draw.id, Draw.public_randomness.is_(None))
+            .values(public_randomness=data.public_randomness)
+        )
+        await session.commit()
+        await session.refresh(draw)
+    if draw.public_randomness != data.public_randomness:
+        raise Problem(409, "Conflict", f"Draw {draw.id} was revealed with another public value.")
+    log.info("draw.revealed", draw_id=draw.id)
+    return await finish_draw(session, draw)

@@ -94,6 +94,9 @@ class Draw(Base):
     # revealed in the export once the panel is drawn (the commitment binds it)
     secret: Mapped[str] = mapped_column(String(64))
     public_randomness: Mapped[str | None] = mapped_column(String(500))
+    # announced in phase 1 when the public value does not exist yet (a coming lottery
+    # draw, a future drand round): the draw then waits for POST /draws/{id}/reveal
+    public_randomness_source: Mapped[str | None] = mapped_column(String(500))
     min_probability: Mapped[float] = mapped_column(Float)
     algorithm_version: Mapped[str] = mapped_column(String(40))
     record: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -179,9 +179,17 @@ class DrawCreate(_Strict):
         default=None, min_length=1, max_length=500,
         description="a public random value mixed into the seed (RFC 3797 lottery numbers, a drand round's randomness)",
     )
+    public_randomness_source: str | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="instead of public_randomness: announce a public value that does not exist yet (e.g. "
+        "双色球 2026137期); the draw stops after publishing its portfolio and commitment (panel empty) "
+        "until POST /draws/{id}/reveal brings the value",
+    )
 
     @model_validator(mode="after")
     def _no_duplicate_quotas(self) -> "DrawCreate":
+        if self.public_randomness and self.public_randomness_source:
+            raise ValueError("give public_randomness now or announce public_randomness_source, not both")
         seen = set()
         for q in self.quotas:
             if (q.attribute, q.value) in seen:
@@ -197,6 +205,29 @@ class ReplacementCreate(_Strict):
     )
     public_randomness: str | None = Field(default=None, min_length=1, max_length=500,
                                           description="optional public random value mixed into this round's seed")
+    public_randomness_source: str | None = Field(default=None, min_length=1, max_length=500,
+                                                 description="as in POST /draws: reveal later")
+
+    @model_validator(mode="after")
+    def _one_randomness(self) -> "ReplacementCreate":
+        if self.public_randomness and self.public_randomness_source:
+            raise ValueError("give public_randomness now or announce public_randomness_source, not both")
+        return self
+
+
+class RevealCreate(_Strict):
+    public_randomness: str = Field(min_length=1, max_length=500, description="the announced public value, as published")
+
+
+class PublishedPortfolio(BaseModel):
+    """Phase 1, published before any panel exists: anyone can hash `portfolio` (canonical
+    JSON, see docs/talent-draws.md) and compare it with `portfolio_hash`."""
+
+    draw_id: int
+    portfolio_hash: str
+    commitment: str
+    public_randomness_source: str | None
+    portfolio: dict[str, Any]
 
 
 class DrawRead(BaseModel):

@@ -27,7 +27,9 @@ from .schemas import (
     PersonRead,
     PersonUpdate,
     ProbabilityPage,
+    PublishedPortfolio,
     ReplacementCreate,
+    RevealCreate,
     VerificationRead,
 )
 from .vocabulary import AgeBand, Expertise, Gender, PersonKind
@@ -144,6 +146,21 @@ async def create_replacement(
     if not created:
         response.status_code = status.HTTP_200_OK
     return draws.to_read(draw)
+
+
+@draw_router.post("/{draw_id}/reveal", response_model=DrawRead, responses={
+    409: {"description": "The draw announced no public randomness, or was revealed with another value"},
+}, summary="Bring the announced public random value and draw the panel (service, clerk); repeatable")
+async def reveal_draw(
+    draw_id: int, data: RevealCreate, session: Session, _: Drawer, idempotency_key: IdempotencyKey = None,
+) -> DrawRead:
+    return draws.to_read(await draws.reveal(session, draw_id, data))
+
+
+@draw_router.get("/{draw_id}/portfolio", response_model=PublishedPortfolio,
+                 summary="Phase 1 as published before the panel: the portfolio, its hash, the commitment")
+async def draw_portfolio(draw_id: int, session: Session, _: Reader) -> PublishedPortfolio:
+    return draws.published_portfolio(await draws.get_draw(session, draw_id))
 
 
 @draw_router.get("", response_model=DrawPage, summary="List draws, oldest first (keyset pagination)")

@@ -494,3 +494,33 @@ def test_random_requests_meet_their_quotas_or_name_the_constraint(
     assert sum(v[f"expertise:{field}"] == "yes" for v in panel) >= field_min
     talents = [get(stack, f"/people/{pid}").json() for pid, v in zip(draw["panel"], panel) if v["kind"] == "talent"]
     assert all(set(expertise) & set(t["expertise"]) for t in talents)
+
+
+def test_deferred_reveal_publishes_the_lottery_before_the_public_value_exists(stack: Stack, pool: list[int]) -> None:
+    import hashlib
+
+    body = {**KINDERGARTEN_DRAW, "consultation_id": 808, "round": 0, "public_randomness_source": "双色球 2026137期开奖号码"}
+    committed = post(stack, "/draws", body)
+    assert committed.status_code == 201, committed.text
+    draw = committed.json()
+    assert draw["panel"] == [] and draw["drawn"] == []
+    assert post(stack, "/draws", body).json() == draw  # a retry does not draw either
+
+    published = get(stack, f"/draws/{draw['id']}/portfolio", Role.COMMITTEE).json()
+    canonical = json.dumps(published["portfolio"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert hashlib.sha256(canonical.encode()).hexdigest() == draw["portfolio_hash"] == published["portfolio_hash"]
+    assert published["commitment"] == draw["commitment"] and "secret" not in json.dumps(published)
+    assert get(stack, f"/draws/{draw['id']}/export").status_code == 409
+    assert post(stack, f"/draws/{draw['id']}/replacements", {"round": 1, "declined": [1]}).status_code == 409
+
+    value = "2.9.14.18.25.31./7./"
+    revealed = post(stack, f"/draws/{draw['id']}/reveal", {"public_randomness": value})
+    assert revealed.status_code == 200, revealed.text
+    assert len(revealed.json()["panel"]) == 19 and revealed.json()["portfolio_hash"] == draw["portfolio_hash"]
+    assert post(stack, f"/draws/{draw['id']}/reveal", {"public_randomness": value}).json() == revealed.json()
+    assert post(stack, f"/draws/{draw['id']}/reveal", {"public_randomness": "1./"}).status_code == 409
+    record = export(stack, draw["id"])
+    assert record["seed"]["public_randomness"] == value
+    assert get(stack, f"/draws/{draw['id']}/verify").json()["ok"] is True
+    both = post(stack, "/draws", {**body, "round": 1, "public_randomness": value})
+    assert both.status_code == 422

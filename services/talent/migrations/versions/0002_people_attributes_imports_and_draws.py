@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 23:27:16.550045
+Create Date: 2026-11-24 23:40:53.186570
 """
 from alembic import op
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('commitment', sa.String(length=64), nullable=False),
     sa.Column('secret', sa.String(length=64), nullable=False),
     sa.Column('public_randomness', sa.String(length=500), nullable=True),
+    sa.Column('public_randomness_source', sa.String(length=500), nullable=True),
     sa.Column('min_probability', sa.Float(), nullable=False),
     sa.Column('algorithm_version', sa.String(length=40), nullable=False),
     sa.Column('record', sa.JSON(), nullable=True),
