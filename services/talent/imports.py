@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -114,7 +115,7 @@ def _format_of(filename: str, content_type: str | None) -> str:
     raise Problem(415, "Unsupported Media Type", "file: send a .csv or .xlsx file")
 
 
-def _csv_rows(data: bytes):  # noqa: ANN202
+def _csv_rows(data: bytes) -> Iterator[list[Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -125,7 +126,7 @@ def _csv_rows(data: bytes):  # noqa: ANN202
     return iter(csv.reader(io.StringIO(text, newline="")))
 
 
-def _xlsx_rows(data: bytes):  # noqa: ANN202
+def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
     from openpyxl import load_workbook
 
     try:

@@ -9,11 +9,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from services.common.text import ensure_no_control_characters
 
-from .vocabulary import AgeBand, Expertise, Gender, PersonKind, QuotaAttribute, EXPERTISE_FIELDS
+from .vocabulary import (
+    EXPERTISE_FIELDS,
+    AgeBand,
+    Expertise,
+    Gender,
+    PersonKind,
+    QuotaAttribute,
+)
 
 
 def _single_line(value: str) -> str:
@@ -79,7 +93,7 @@ class PersonUpdate(_Strict):
     email: Email | None = None
 
     @model_validator(mode="after")
-    def _required_stay_set(self) -> "PersonUpdate":
+    def _required_stay_set(self) -> PersonUpdate:
         for name in ("kind", "display_name", "active", "expertise", "tags", "conflict_departments", "conflict_organisations"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
@@ -140,7 +154,7 @@ class Composition(_Strict):
     public_rep: int = Field(default=0, ge=0, le=500, description="群众代表")
 
     @model_validator(mode="after")
-    def _someone(self) -> "Composition":
+    def _someone(self) -> Composition:
         if self.talent + self.member + self.public_rep < 1:
             raise ValueError("the panel needs at least one seat")
         return self
@@ -153,7 +167,7 @@ class QuotaIn(_Strict):
     max: int | None = Field(default=None, ge=0, le=1000)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "QuotaIn":
+    def _consistent(self) -> QuotaIn:
         if self.max is not None and self.max < self.min:
             raise ValueError(f"max {self.max} is below min {self.min}")
         if self.attribute == "expertise" and self.value not in EXPERTISE_FIELDS:
@@ -187,7 +201,7 @@ class DrawCreate(_Strict):
     )
 
     @model_validator(mode="after")
-    def _no_duplicate_quotas(self) -> "DrawCreate":
+    def _no_duplicate_quotas(self) -> DrawCreate:
         if self.public_randomness and self.public_randomness_source:
             raise ValueError("give public_randomness now or announce public_randomness_source, not both")
         seen = set()
@@ -209,7 +223,7 @@ class ReplacementCreate(_Strict):
                                                  description="as in POST /draws: reveal later")
 
     @model_validator(mode="after")
-    def _one_randomness(self) -> "ReplacementCreate":
+    def _one_randomness(self) -> ReplacementCreate:
         if self.public_randomness and self.public_randomness_source:
             raise ValueError("give public_randomness now or announce public_randomness_source, not both")
         return self

@@ -18,7 +18,14 @@ from services.common.problems import Problem
 
 from .imports import ParsedFile
 from .models import PeopleImport, Person
-from .schemas import Contact, ImportResult, PersonCreate, PersonPage, PersonRead, PersonUpdate
+from .schemas import (
+    Contact,
+    ImportResult,
+    PersonCreate,
+    PersonPage,
+    PersonRead,
+    PersonUpdate,
+)
 
 log = structlog.get_logger()
 

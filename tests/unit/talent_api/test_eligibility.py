@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-from services.talent.draws import engine_person, engine_quotas, readable, sort_eligibility
+from services.talent.draws import (
+    engine_person,
+    engine_quotas,
+    readable,
+    sort_eligibility,
+)
 from services.talent.models import Person
 
-NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 REQUEST = {
     "composition": {"talent": 2, "member": 1, "public_rep": 0},
     "expertise": ["学前教育"],
@@ -18,7 +23,7 @@ REQUEST = {
 }
 
 
-def person(pid: int, **kw) -> Person:  # noqa: ANN003
+def person(pid: int, **kw) -> Person:
     defaults = {"kind": "talent", "expertise": ["学前教育"], "active": True, "conflict_departments": [],
                 "conflict_organisations": [], "last_drawn_at": None, "unavailable_until": None, "town": None}
     return Person(id=pid, display_name="x", **{**defaults, **kw})
