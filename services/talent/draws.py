@@ -344,6 +344,7 @@ async def _commit_and_draw(
         existing = await _find(session, draw.consultation_id, draw.round)
         if existing is None:
             raise
+        log.info("draw.concurrent_duplicate", draw_id=existing.id, consultation_id=draw.consultation_id, round=draw.round)
         return await _same_or_conflict(session, existing, draw.request_sha256), False
     log.info("draw.committed", draw_id=draw.id, consultation_id=draw.consultation_id, round=draw.round,
              portfolio_hash=draw.portfolio_hash, eligible=len(portfolio.probabilities))
