@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from services.common.service_app import create_service_app
 
-from .views import router
+from .views import routers
 
 app = create_service_app(
     "talent",
     title="Xieshang talent (协商 · 人才库)",
     description="Consultation talents (协商人才), members and public representatives; fair, verifiable draws.",
-    routers=[router],
+    routers=list(routers),
 )

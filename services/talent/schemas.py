@@ -1,35 +1,285 @@
-"""Talent's API shapes. Contact details are never part of any response."""
+"""Talent's API shapes.
+
+Contact details (phone, email) are personal data: they are accepted on input and
+returned (``PersonRead.contact``) to clerks only.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-PersonKind = Literal["talent", "member", "public_rep"]
+from services.common.text import ensure_no_control_characters
+
+from .vocabulary import (
+    EXPERTISE_FIELDS,
+    AgeBand,
+    Expertise,
+    Gender,
+    PersonKind,
+    QuotaAttribute,
+)
 
 
-class PersonCreate(BaseModel):
+def _single_line(value: str) -> str:
+    return ensure_no_control_characters(value, field_name="value", allow_newlines=False, include_invisible=True)
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(_single_line)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), AfterValidator(_single_line)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30, pattern=r"^\+?[0-9][0-9 \-]{4,28}$")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))  # keeps the order the clerk gave
+
+
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: PersonKind = Field(description="talent 协商人才 | member 政协委员 | public_rep 群众代表")
-    display_name: str = Field(min_length=1, max_length=60)
-    expertise: list[str] = Field(default_factory=list, max_length=20)
-    sector: str | None = Field(default=None, max_length=60)
-    town: str | None = Field(default=None, max_length=60)
-    gender: Literal["female", "male"] | None = None
+
+class _PersonFields(_Strict):
+    expertise: Annotated[list[Expertise], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=10, description="专业领域, from the controlled vocabulary"
+    )
+    tags: Annotated[list[Tag], AfterValidator(_unique)] = Field(default_factory=list, max_length=20, description="free tags")
+    sector: Name | None = Field(default=None, description="界别")
+    town: Name | None = Field(default=None, description="镇（街道）")
+    gender: Gender | None = None
+    age_band: AgeBand | None = None
     active: bool = True
+    unavailable_until: date | None = Field(default=None, description="not drawn up to and including this date")
+    conflict_departments: Annotated[list[Name], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=20, description="departments with a declared conflict of interest (e.g. 教育体育局)"
+    )
+    conflict_organisations: Annotated[list[Name], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=20, description="organisations with a declared conflict of interest"
+    )
+    phone: Phone | None = Field(default=None, description="personal data: clerks only")
+    email: Email | None = Field(default=None, description="personal data: clerks only")
 
 
-class PersonRead(PersonCreate):
+class PersonCreate(_PersonFields):
+    kind: PersonKind = Field(description="talent 协商人才 | member 政协委员 | public_rep 群众代表")
+    display_name: Name
+
+
+class PersonUpdate(_Strict):
+    """PATCH: only the fields given change; null clears an optional field."""
+
+    kind: PersonKind | None = None
+    display_name: Name | None = None
+    expertise: Annotated[list[Expertise], AfterValidator(_unique)] | None = Field(default=None, max_length=10)
+    tags: Annotated[list[Tag], AfterValidator(_unique)] | None = Field(default=None, max_length=20)
+    sector: Name | None = None
+    town: Name | None = None
+    gender: Gender | None = None
+    age_band: AgeBand | None = None
+    active: bool | None = None
+    unavailable_until: date | None = None
+    conflict_departments: Annotated[list[Name], AfterValidator(_unique)] | None = Field(default=None, max_length=20)
+    conflict_organisations: Annotated[list[Name], AfterValidator(_unique)] | None = Field(default=None, max_length=20)
+    phone: Phone | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> PersonUpdate:
+        for name in ("kind", "display_name", "active", "expertise", "tags", "conflict_departments", "conflict_organisations"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class Contact(BaseModel):
+    phone: str | None
+    email: str | None
+
+
+class PersonRead(BaseModel):
+    """A person as every reader sees it: no contact details."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    kind: str
+    display_name: str
+    expertise: list[str]
+    tags: list[str]
+    sector: str | None
+    town: str | None
+    gender: str | None
+    age_band: str | None
+    active: bool
+    unavailable_until: date | None
+    conflict_departments: list[str]
+    conflict_organisations: list[str]
+    last_drawn_at: datetime | None
     created_at: datetime
+    contact: Contact | None = Field(default=None, description="clerks only; null for every other role")
 
 
 class PersonPage(BaseModel):
     items: list[PersonRead]
     total: int
     next_after: int | None
+
+
+class ImportRowError(BaseModel):
+    row: int = Field(description="row number as the spreadsheet shows it (the header is row 1)")
+    field: str
+    rule: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    import_id: int
+    rows: int
+    person_ids: list[int]
+
+
+# ------------------------------------------------------------------------- draws
+class Composition(_Strict):
+    talent: int = Field(default=0, ge=0, le=500, description="协商人才")
+    member: int = Field(default=0, ge=0, le=500, description="政协委员")
+    public_rep: int = Field(default=0, ge=0, le=500, description="群众代表")
+
+    @model_validator(mode="after")
+    def _someone(self) -> Composition:
+        if self.talent + self.member + self.public_rep < 1:
+            raise ValueError("the panel needs at least one seat")
+        return self
+
+
+class QuotaIn(_Strict):
+    attribute: QuotaAttribute
+    value: Name
+    min: int = Field(default=0, ge=0, le=1000)
+    max: int | None = Field(default=None, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuotaIn:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max {self.max} is below min {self.min}")
+        if self.attribute == "expertise" and self.value not in EXPERTISE_FIELDS:
+            raise ValueError(f"unknown expertise {self.value!r}; known: {', '.join(EXPERTISE_FIELDS)}")
+        return self
+
+
+class DrawCreate(_Strict):
+    consultation_id: int = Field(ge=1, description="the consultation (topic id of its ConsultationWorkflow)")
+    round: int = Field(ge=0, le=1000, description="0 = first draw")
+    composition: Composition
+    expertise: Annotated[list[Expertise], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=16,
+        description="talents must have at least one of these fields; members and public reps are not filtered",
+    )
+    quotas: list[QuotaIn] = Field(default_factory=list, max_length=200)
+    exclude_departments: Annotated[list[Name], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=50,
+        description="people declaring a conflict with any of these departments are not drawn",
+    )
+    cooldown_days: int = Field(default=90, ge=0, le=3650, description="people drawn within this many days are not drawn")
+    public_randomness: str | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="a public random value mixed into the seed (RFC 3797 lottery numbers, a drand round's randomness)",
+    )
+    public_randomness_source: str | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="instead of public_randomness: announce a public value that does not exist yet (e.g. "
+        "双色球 2026137期); the draw stops after publishing its portfolio and commitment (panel empty) "
+        "until POST /draws/{id}/reveal brings the value",
+    )
+
+    @model_validator(mode="after")
+    def _no_duplicate_quotas(self) -> DrawCreate:
+        if self.public_randomness and self.public_randomness_source:
+            raise ValueError("give public_randomness now or announce public_randomness_source, not both")
+        seen = set()
+        for q in self.quotas:
+            if (q.attribute, q.value) in seen:
+                raise ValueError(f"two quotas on {q.attribute}={q.value}")
+            seen.add((q.attribute, q.value))
+        return self
+
+
+class ReplacementCreate(_Strict):
+    round: int = Field(ge=1, le=1000, description="the new round; later than the draw it replaces")
+    declined: Annotated[list[int], AfterValidator(_unique)] = Field(
+        min_length=1, max_length=500, description="person ids on the panel who declined"
+    )
+    public_randomness: str | None = Field(default=None, min_length=1, max_length=500,
+                                          description="optional public random value mixed into this round's seed")
+    public_randomness_source: str | None = Field(default=None, min_length=1, max_length=500,
+                                                 description="as in POST /draws: reveal later")
+
+    @model_validator(mode="after")
+    def _one_randomness(self) -> ReplacementCreate:
+        if self.public_randomness and self.public_randomness_source:
+            raise ValueError("give public_randomness now or announce public_randomness_source, not both")
+        return self
+
+
+class RevealCreate(_Strict):
+    public_randomness: str = Field(min_length=1, max_length=500, description="the announced public value, as published")
+
+
+class PublishedPortfolio(BaseModel):
+    """Phase 1, published before any panel exists: anyone can hash `portfolio` (canonical
+    JSON, see docs/talent-draws.md) and compare it with `portfolio_hash`."""
+
+    draw_id: int
+    portfolio_hash: str
+    commitment: str
+    public_randomness_source: str | None
+    portfolio: dict[str, Any]
+
+
+class DrawRead(BaseModel):
+    """What the consultation workflow relies on: keep these fields and their meaning."""
+
+    id: int
+    consultation_id: int
+    round: int
+    panel: list[int] = Field(description="the whole panel, person ids ascending")
+    drawn: list[int] = Field(description="newly drawn in this round (all of the panel in a first draw)")
+    replaces_draw_id: int | None
+    portfolio_hash: str
+    commitment: str
+    min_probability: float
+    algorithm_version: str
+    created_at: datetime
+
+
+class DrawPage(BaseModel):
+    items: list[DrawRead]
+    total: int
+    next_after: int | None
+
+
+class ProbabilityRead(BaseModel):
+    person_id: int
+    probability: str = Field(description="exact, as num/den")
+    probability_float: float
+
+
+class ProbabilityPage(BaseModel):
+    items: list[ProbabilityRead]
+    total: int
+    next_after: int | None
+    min_probability: str
+
+
+class VerificationRead(BaseModel):
+    ok: bool
+    passed: list[str]
+    failures: list[str]

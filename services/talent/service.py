@@ -1,25 +1,81 @@
-"""People in the pool."""
+"""People in the pool (协商人才库): register, change, list, import.
+
+Logs carry ids and counts only: names and contact details are personal data.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.auth import Principal, Role
 from services.common.pagination import keyset_page
 from services.common.problems import Problem
 
-from .models import Person
-from .schemas import PersonCreate, PersonPage, PersonRead
+from .imports import ParsedFile
+from .models import PeopleImport, Person
+from .schemas import (
+    Contact,
+    ImportResult,
+    PersonCreate,
+    PersonPage,
+    PersonRead,
+    PersonUpdate,
+)
 
 log = structlog.get_logger()
 
 
-async def register_person(session: AsyncSession, data: PersonCreate) -> Person:
-    person = Person(**data.model_dump())
-    session.add(person)
-    await session.commit()
-    log.info("person.registered", person_id=person.id, kind=person.kind)  # id only: no names in logs
+def list_key(values: list[str]) -> str:
+    """'|a|b|': a LIKE '%|a|%' finds a value on SQLite and PostgreSQL alike."""
+    return "|" + "".join(f"{v}|" for v in values)
+
+
+def to_read(person: Person, principal: Principal) -> PersonRead:
+    read = PersonRead.model_validate(person, from_attributes=True)
+    if principal.role is Role.CLERK:
+        read.contact = Contact(phone=person.phone, email=person.email)
+    return read
+
+
+def _apply(person: Person, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(person, name, value)
+    if "expertise" in values:
+        person.expertise_key = list_key(person.expertise)
+    if "tags" in values:
+        person.tags_key = list_key(person.tags)
+
+
+def new_person(data: PersonCreate, **extra: Any) -> Person:
+    person = Person(**extra)
+    _apply(person, data.model_dump())
     return person
+
+
+async def register_person(
+    session: AsyncSession, data: PersonCreate, idempotency_key: str | None
+) -> tuple[Person, bool]:
+    if idempotency_key:
+        existing = await session.scalar(select(Person).where(Person.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing, False
+    person = new_person(data, idempotency_key=idempotency_key)
+    session.add(person)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()  # a concurrent retry with the same key won
+        existing = await session.scalar(select(Person).where(Person.idempotency_key == idempotency_key))
+        if existing is None:
+            raise
+        return existing, False
+    log.info("person.registered", person_id=person.id, kind=person.kind)  # id only: no names in logs
+    return person, True
 
 
 async def get_person(session: AsyncSession, person_id: int) -> Person:
@@ -29,9 +85,90 @@ async def get_person(session: AsyncSession, person_id: int) -> Person:
     return person
 
 
-async def list_people(session: AsyncSession, *, kind: str | None, after: int | None, limit: int) -> PersonPage:
-    filters = [Person.kind == kind] if kind else []
+async def update_person(session: AsyncSession, person_id: int, data: PersonUpdate) -> Person:
+    person = await get_person(session, person_id)
+    changes = data.model_dump(exclude_unset=True)
+    _apply(person, changes)
+    await session.commit()
+    log.info("person.updated", person_id=person.id, fields=sorted(changes))  # field names, never values
+    return person
+
+
+async def delete_person(session: AsyncSession, person_id: int) -> None:
+    """Erase a person (e.g. on request, under PIPL). Draw records keep only the id and
+    the categorical attributes a draw used, so past draws still verify."""
+    person = await get_person(session, person_id)
+    await session.delete(person)
+    await session.commit()
+    log.info("person.deleted", person_id=person_id)
+
+
+async def list_people(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    kind: str | None = None,
+    expertise: str | None = None,
+    tag: str | None = None,
+    town: str | None = None,
+    sector: str | None = None,
+    gender: str | None = None,
+    age_band: str | None = None,
+    active: bool | None = None,
+    after: int | None,
+    limit: int,
+) -> PersonPage:
+    filters = []
+    if kind:
+        filters.append(Person.kind == kind)
+    if expertise:
+        filters.append(Person.expertise_key.contains(f"|{expertise}|", autoescape=True))
+    if tag:
+        filters.append(Person.tags_key.contains(f"|{tag}|", autoescape=True))
+    for column, value in ((Person.town, town), (Person.sector, sector), (Person.gender, gender), (Person.age_band, age_band)):
+        if value is not None:
+            filters.append(column == value)
+    if active is not None:
+        filters.append(Person.active.is_(active))
     page = await keyset_page(session, Person, filters, after=after, limit=limit)
-    return PersonPage(
-        items=[PersonRead.model_validate(p) for p in page.rows], total=page.total, next_after=page.next_after
+    return PersonPage(items=[to_read(p, principal) for p in page.rows], total=page.total, next_after=page.next_after)
+
+
+async def import_people(
+    session: AsyncSession, parsed: ParsedFile, principal: Principal, idempotency_key: str | None
+) -> tuple[ImportResult, bool]:
+    """Store every row of a file that passed validation, in one transaction."""
+    if idempotency_key:
+        earlier = await _earlier_import(session, idempotency_key)
+        if earlier is not None:
+            return earlier, False
+    batch = PeopleImport(
+        filename=parsed.filename[:200],
+        file_format=parsed.file_format,
+        rows=len(parsed.people),
+        file_sha256=parsed.sha256,
+        created_by=principal.subject,
+        idempotency_key=idempotency_key,
     )
+    session.add(batch)
+    await session.flush()
+    people = [new_person(data, import_id=batch.id) for data in parsed.people]
+    session.add_all(people)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        earlier = await _earlier_import(session, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return earlier, False
+    log.info("people.imported", import_id=batch.id, rows=batch.rows, file_format=batch.file_format)
+    return ImportResult(import_id=batch.id, rows=batch.rows, person_ids=[p.id for p in people]), True
+
+
+async def _earlier_import(session: AsyncSession, idempotency_key: str) -> ImportResult | None:
+    batch = await session.scalar(select(PeopleImport).where(PeopleImport.idempotency_key == idempotency_key))
+    if batch is None:
+        return None
+    ids = (await session.scalars(select(Person.id).where(Person.import_id == batch.id).order_by(Person.id))).all()
+    return ImportResult(import_id=batch.id, rows=batch.rows, person_ids=list(ids))

@@ -1,0 +1,415 @@
+"""Draws (抽选): who is eligible, the two phases, idempotency, replacement rounds.
+
+A draw is idempotent per (consultation, round): the unique constraint on the pair
+decides between concurrent identical requests, and the losers answer with the
+winner's draw. The same pair with another request is a conflict (409).
+
+Two phases, each its own transaction:
+1. the portfolio (the lottery over valid panels), its hash and the commitment to a
+   fresh secret are stored (status ``committed``); nothing about the panel exists yet;
+2. the panel is derived from the stored portfolio, the secret and the public
+   randomness (status ``drawn``), and the drawn people's last_drawn_at is set.
+Phase 2 is a pure function of what phase 1 stored, so whichever request gets there
+first completes it (``finish_draw``), and a draw interrupted between the phases is
+completed by the next identical request.
+
+The engine sees ids (as strings) and categorical values only; no names, no contacts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import Principal
+from services.common.db import utcnow
+from services.common.pagination import keyset_page
+from services.common.problems import PROBLEM_BASE, Problem
+
+from .models import Draw, Person
+from .schemas import (
+    DrawCreate,
+    DrawPage,
+    DrawRead,
+    ProbabilityPage,
+    ProbabilityRead,
+    PublishedPortfolio,
+    ReplacementCreate,
+    RevealCreate,
+)
+from .sortition import (
+    ALGORITHM_VERSION,
+    InfeasibleQuotas,
+    InvalidDrawInput,
+    Portfolio,
+    Quota,
+    commitment_for,
+    draw_panel,
+    new_secret,
+)
+from .sortition import Person as DrawPerson
+from .sortition.portfolio import canonical_json, fraction_str, sha256_hex
+from .vocabulary import UNKNOWN
+
+if TYPE_CHECKING:
+    from .sortition import VerificationReport
+
+log = structlog.get_logger()
+
+COUNTY_TZ = ZoneInfo("Asia/Shanghai")  # "unavailable until" is a date on the county's calendar
+
+
+# ----------------------------------------------------------------- reading
+def to_read(draw: Draw) -> DrawRead:
+    return DrawRead(
+        id=draw.id,
+        consultation_id=draw.consultation_id,
+        round=draw.round,
+        panel=sorted(draw.panel),
+        drawn=sorted(draw.drawn),
+        replaces_draw_id=draw.replaces_draw_id,
+        portfolio_hash=draw.portfolio_hash,
+        commitment=draw.commitment,
+        min_probability=draw.min_probability,
+        algorithm_version=draw.algorithm_version,
+        created_at=draw.created_at,
+    )
+
+
+async def get_draw(session: AsyncSession, draw_id: int) -> Draw:
+    draw = await session.get(Draw, draw_id)
+    if draw is None:
+        raise Problem(404, "Not Found", f"No draw with id {draw_id}.")
+    return draw
+
+
+async def list_draws(session: AsyncSession, *, consultation_id: int | None, after: int | None, limit: int) -> DrawPage:
+    filters = [Draw.consultation_id == consultation_id] if consultation_id is not None else []
+    page = await keyset_page(session, Draw, filters, after=after, limit=limit)
+    return DrawPage(items=[to_read(d) for d in page.rows], total=page.total, next_after=page.next_after)
+
+
+def drawn_record(draw: Draw) -> dict[str, Any]:
+    if draw.status != "drawn" or draw.record is None:
+        then = ("POST /draws/{id}/reveal with the announced public value" if awaits_reveal(draw)
+                else "repeat the request that created it")
+        raise Problem(409, "Draw not finished", f"Draw {draw.id} has its portfolio and commitment but no panel yet; "
+                      f"{then} to finish it. GET /draws/{draw.id}/portfolio shows what is published so far.")
+    return draw.record
+
+
+def probabilities(draw: Draw, *, after: int | None, limit: int) -> ProbabilityPage:
+    portfolio = Portfolio.from_dict(draw.portfolio)
+    probs = sorted((int(pid), p) for pid, p in portfolio.probabilities.items())
+    if after is not None:
+        probs = [(pid, p) for pid, p in probs if pid > after]
+    page = probs[:limit]
+    return ProbabilityPage(
+        items=[ProbabilityRead(person_id=pid, probability=fraction_str(p), probability_float=float(p)) for pid, p in page],
+        total=len(portfolio.probabilities),
+        next_after=page[-1][0] if len(probs) > limit else None,
+        min_probability=fraction_str(portfolio.min_probability),
+    )
+
+
+# ----------------------------------------------------------------- eligibility
+@dataclass
+class Eligibility:
+    pool: list[Person] = field(default_factory=list)
+    excluded: dict[str, list[int]] = field(default_factory=dict)  # reason -> ids (recorded in the portfolio)
+    left_out: dict[str, int] = field(default_factory=dict)  # reason -> how many (not in the pool at all)
+
+    def excluded_ids(self) -> list[int]:
+        return sorted({pid for ids in self.excluded.values() for pid in ids})
+
+    def summary(self) -> dict[str, Any]:
+        return {"excluded": self.excluded, "left_out": self.left_out, "eligible": len(self.pool)}
+
+
+def sort_eligibility(people: list[Person], request: dict[str, Any], now: datetime, *, already_out: set[int] = frozenset()) -> Eligibility:
+    """Who may be drawn. Conflicts and cool-down go into the portfolio's excluded ids,
+    so an auditor sees no panel contains them; the inactive, the unavailable and
+    talents without the needed expertise are simply not in the pool."""
+    result = Eligibility(excluded={"conflict": [], "cooldown": [], "unavailable": []},
+                         left_out={"inactive": 0, "expertise": 0, "kind": 0})
+    wanted_kinds = {k for k, n in request["composition"].items() if n > 0}
+    needed = set(request["expertise"])
+    departments = set(request["exclude_departments"])
+    cooldown_since = now - timedelta(days=request["cooldown_days"])
+    today = now.astimezone(COUNTY_TZ).date()
+    for person in people:
+        if person.id in already_out:
+            continue
+        if person.kind not in wanted_kinds:
+            result.left_out["kind"] += 1
+        elif not person.active:
+            result.left_out["inactive"] += 1
+        elif person.kind == "talent" and needed and not needed & set(person.expertise):
+            result.left_out["expertise"] += 1
+        elif departments & (set(person.conflict_departments) | set(person.conflict_organisations)):
+            result.excluded["conflict"].append(person.id)
+        elif request["cooldown_days"] and person.last_drawn_at is not None and person.last_drawn_at >= cooldown_since:
+            result.excluded["cooldown"].append(person.id)
+        elif person.unavailable_until is not None and person.unavailable_until >= today:
+            result.excluded["unavailable"].append(person.id)
+        else:
+            result.pool.append(person)
+    return result
+
+
+def expertise_attribute(name: str) -> str:
+    # A person has several fields, an engine attribute one value: each field a quota
+    # names becomes a yes/no attribute of its own, so one person counts for each.
+    return f"expertise:{name}"
+
+
+def engine_quotas(request: dict[str, Any]) -> list[Quota]:
+    quotas = []
+    for q in request["quotas"]:
+        if q["attribute"] == "expertise":
+            quotas.append(Quota(expertise_attribute(q["value"]), "yes", q["min"], q["max"]))
+        else:
+            quotas.append(Quota(q["attribute"], q["value"], q["min"], q["max"]))
+    return quotas
+
+
+def engine_person(person: Person, request: dict[str, Any]) -> DrawPerson:
+    attributes = {"kind": person.kind}
+    for q in request["quotas"]:
+        if q["attribute"] == "expertise":
+            attributes[expertise_attribute(q["value"])] = "yes" if q["value"] in person.expertise else "no"
+        else:
+            attributes[q["attribute"]] = getattr(person, q["attribute"]) or UNKNOWN
+    return DrawPerson(str(person.id), attributes)
+
+
+def readable(constraint: str) -> str:
+    """The engine's words with the yes/no expertise attributes turned back into fields."""
+    constraint = re.sub(r"expertise:([^\s=,]+)=yes", r"expertise=\1", constraint)
+    return re.sub(r"expertise:([^\s=,]+)", r"expertise \1", constraint)
+
+
+# ----------------------------------------------------------------- requests
+def normalise(data: DrawCreate) -> dict[str, Any]:
+    """The request as stored and compared: order of lists does not matter."""
+    body = data.model_dump(mode="json")
+    body["expertise"] = sorted(body["expertise"])
+    body["exclude_departments"] = sorted(body["exclude_departments"])
+    body["quotas"] = sorted(body["quotas"], key=lambda q: (q["attribute"], q["value"]))
+    return body
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    return sha256_hex(canonical_json(body))
+
+
+async def _find(session: AsyncSession, consultation_id: int, round_: int) -> Draw | None:
+    return await session.scalar(select(Draw).where(Draw.consultation_id == consultation_id, Draw.round == round_))
+
+
+async def _same_or_conflict(session: AsyncSession, draw: Draw, request_sha256: str) -> Draw:
+    if draw.request_sha256 != request_sha256:
+        raise Problem(409, "Conflict", f"Consultation {draw.consultation_id} already has draw {draw.id} for round "
+                      f"{draw.round}, made from a different request; use a new round.", draw_id=draw.id)
+    return await finish_draw(session, draw)
+
+
+async def _build(call: Callable[..., Portfolio], *args: Any, **kwargs: Any) -> Portfolio:
+    # CPU-bound (0.2 s at 100 people, seconds at 10,000): off the event loop.
+    try:
+        return await asyncio.to_thread(call, *args, **kwargs)
+    except InfeasibleQuotas as exc:
+        constraint = readable(exc.constraint)
+        raise Problem(422, "Infeasible quotas", f"The quotas cannot be met: {constraint}. Nothing was stored.",
+                      type_=PROBLEM_BASE + "infeasible-quotas", constraint=constraint) from exc
+    except InvalidDrawInput as exc:
+        raise Problem(422, "Invalid draw request", readable(exc.message)) from exc
+
+
+async def _all_people(session: AsyncSession) -> list[Person]:
+    return list((await session.scalars(select(Person).order_by(Person.id))).all())
+
+
+# ----------------------------------------------------------------- first draw
+async def create_draw(session: AsyncSession, data: DrawCreate, principal: Principal) -> tuple[Draw, bool]:
+    request = normalise(data)
+    request_sha256 = fingerprint(request)
+    existing = await _find(session, data.consultation_id, data.round)
+    if existing is not None:
+        return await _same_or_conflict(session, existing, request_sha256), False
+
+    from .sortition import build_portfolio
+
+    eligibility = sort_eligibility(await _all_people(session), request, utcnow())
+    portfolio = await _build(
+        build_portfolio,
+        [engine_person(p, request) for p in eligibility.pool],
+        engine_quotas(request),
+        composition=request["composition"],
+        excluded_ids=[str(pid) for pid in eligibility.excluded_ids()],
+    )
+    draw = Draw(consultation_id=data.consultation_id, round=data.round, replaces_draw_id=None, request=request,
+                request_sha256=request_sha256, exclusions=eligibility.summary(), declined_ids=[])
+    return await _commit_and_draw(session, draw, portfolio, data.public_randomness, data.public_randomness_source,
+                                  principal)
+
+
+# ----------------------------------------------------------------- replacements
+async def create_replacement(
+    session: AsyncSession, base_id: int, data: ReplacementCreate, principal: Principal
+) -> tuple[Draw, bool]:
+    base = await get_draw(session, base_id)
+    body = {"replaces_draw_id": base.id, **data.model_dump(mode="json")}
+    body["declined"] = sorted(body["declined"])
+    request_sha256 = fingerprint(body)
+    if data.round <= base.round:
+        raise Problem(422, "Invalid request", f"round: must be later than round {base.round} of draw {base.id}.")
+    existing = await _find(session, base.consultation_id, data.round)
+    if existing is not None:
+        return await _same_or_conflict(session, existing, request_sha256), False
+    record = drawn_record(base)
+    not_on_panel = sorted(set(data.declined) - set(base.panel))
+    if not_on_panel:
+        raise Problem(422, "Invalid request", f"declined: {not_on_panel} not on the panel of draw {base.id}.")
+
+    from .sortition import draw_replacements
+
+    request = {**base.request, "round": data.round, "public_randomness": data.public_randomness,
+               "public_randomness_source": data.public_randomness_source,
+               "replaces_draw_id": base.id, "declined": body["declined"]}
+    declined_so_far = sorted(set(base.declined_ids) | set(data.declined))
+    panel = set(base.panel)
+    # the panel is out of the pool (kept or declined); people who declined an earlier
+    # round stay out too
+    eligibility = sort_eligibility(await _all_people(session), request, utcnow(), already_out=panel | set(declined_so_far))
+    kept = _kept_members(record, panel - set(data.declined))
+    portfolio = await _build(
+        draw_replacements,
+        [*kept, *(engine_person(p, request) for p in eligibility.pool)],
+        [str(pid) for pid in base.panel],
+        [str(pid) for pid in data.declined],
+        engine_quotas(request),
+        composition=request["composition"],
+        excluded_ids=[str(pid) for pid in sorted(set(eligibility.excluded_ids()) | (set(declined_so_far) - panel))],
+    )
+    draw = Draw(consultation_id=base.consultation_id, round=data.round, replaces_draw_id=base.id, request=request,
+                request_sha256=request_sha256, exclusions=eligibility.summary(), declined_ids=declined_so_far)
+    return await _commit_and_draw(session, draw, portfolio, data.public_randomness, data.public_randomness_source,
+                                  principal)
+
+
+def _kept_members(record: dict[str, Any], kept: set[int]) -> list[DrawPerson]:
+    """Kept members with the values the base draw recorded: the replacement counts them
+    as they were drawn, whatever was edited since (and even if they were erased)."""
+    published = record["portfolio"]
+    attributes = published["attributes"]
+    values = {pid: vals for pid, vals in published["fixed"]}
+    for t in published["types"]:
+        for pid in t["members"]:
+            values[pid] = t["values"]
+    return [DrawPerson(str(pid), dict(zip(attributes, values[str(pid)]))) for pid in sorted(kept)]
+
+
+# ----------------------------------------------------------------- the two phases
+async def _commit_and_draw(
+    session: AsyncSession, draw: Draw, portfolio: Portfolio, public_randomness: str | None,
+    public_randomness_source: str | None, principal: Principal,
+) -> tuple[Draw, bool]:
+    secret = new_secret()
+    draw.status = "committed"
+    draw.portfolio = portfolio.to_dict()
+    draw.portfolio_hash = portfolio.hash
+    draw.commitment = commitment_for(secret)
+    draw.secret = secret
+    draw.public_randomness = public_randomness
+    draw.public_randomness_source = public_randomness_source
+    draw.min_probability = float(portfolio.min_probability)
+    draw.algorithm_version = ALGORITHM_VERSION
+    draw.created_by = principal.subject
+    session.add(draw)
+    try:
+        await session.commit()  # phase 1: the lottery and the commitment, before any panel
+    except IntegrityError:
+        await session.rollback()  # a concurrent identical request stored it first
+        existing = await _find(session, draw.consultation_id, draw.round)
+        if existing is None:
+            raise
+        log.info("draw.concurrent_duplicate", draw_id=existing.id, consultation_id=draw.consultation_id, round=draw.round)
+        return await _same_or_conflict(session, existing, draw.request_sha256), False
+    log.info("draw.committed", draw_id=draw.id, consultation_id=draw.consultation_id, round=draw.round,
+             portfolio_hash=draw.portfolio_hash, eligible=len(portfolio.probabilities))
+    return await finish_draw(session, draw), True
+
+
+async def finish_draw(session: AsyncSession, draw: Draw) -> Draw:
+    """Phase 2, idempotent: derive the panel from what phase 1 stored."""
+    if draw.status == "drawn" or awaits_reveal(draw):
+        return draw
+    portfolio = Portfolio.from_dict(draw.portfolio)
+    if portfolio.hash != draw.portfolio_hash:
+        raise Problem(500, "Internal Server Error", f"Draw {draw.id}: stored portfolio does not match its hash.")
+    record = draw_panel(portfolio, draw.secret, draw.public_randomness, draw.commitment)
+    panel = sorted(int(pid) for pid in record.selection.panel)
+    drawn = sorted(int(pid) for pid in record.selection.drawn_ids)
+    now = utcnow()
+    # end any read transaction first: on SQLite a write after a stale read is refused
+    await session.commit()
+    done = await session.execute(
+        update(Draw)
+        .where(Draw.id == draw.id, Draw.status == "committed")
+        .values(status="drawn", record=record.to_dict(), panel=panel, drawn=drawn, drawn_at=now)
+    )
+    if done.rowcount == 1:
+        # rotation: the newly drawn cool down from now (same transaction as the panel)
+        await session.execute(update(Person).where(Person.id.in_(drawn)).values(last_drawn_at=now))
+    await session.commit()
+    await session.refresh(draw)
+    if done.rowcount == 1:
+        log.info("draw.drawn", draw_id=draw.id, consultation_id=draw.consultation_id, round=draw.round, seats=len(panel))
+    return draw
+
+
+async def verify(record: dict[str, Any]) -> VerificationReport:
+    from .sortition import verify_draw
+
+    # pure integer arithmetic, but seconds for a big pool: off the event loop
+    return await asyncio.to_thread(verify_draw, record)
+
+
+# ----------------------------------------------------------------- deferred reveal
+def awaits_reveal(draw: Draw) -> bool:
+    return draw.status == "committed" and draw.public_randomness_source is not None and draw.public_randomness is None
+
+
+def published_portfolio(draw: Draw) -> PublishedPortfolio:
+    return PublishedPortfolio(draw_id=draw.id, portfolio_hash=draw.portfolio_hash, commitment=draw.commitment,
+                              public_randomness_source=draw.public_randomness_source, portfolio=draw.portfolio)
+
+
+async def reveal(session: AsyncSession, draw_id: int, data: RevealCreate) -> Draw:
+    """The announced public value exists now: store it (once) and draw the panel."""
+    draw = await get_draw(session, draw_id)
+    if draw.public_randomness_source is None:
+        raise Problem(409, "Conflict", f"Draw {draw.id} announced no public randomness to reveal.")
+    if draw.public_randomness is None:
+        # conditional: of two concurrent reveals with different values, one wins
+        await session.execute(
+            update(Draw).where(Draw.id == draw.id, Draw.public_randomness.is_(None))
+            .values(public_randomness=data.public_randomness)
+        )
+        await session.commit()
+        await session.refresh(draw)
+    if draw.public_randomness != data.public_randomness:
+        raise Problem(409, "Conflict", f"Draw {draw.id} was revealed with another public value.")
+    log.info("draw.revealed", draw_id=draw.id)
+    return await finish_draw(session, draw)

@@ -1,0 +1,58 @@
+"""Who may be drawn, and how people become the engine's categorical attributes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from services.talent.draws import (
+    engine_person,
+    engine_quotas,
+    readable,
+    sort_eligibility,
+)
+from services.talent.models import Person
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+REQUEST = {
+    "composition": {"talent": 2, "member": 1, "public_rep": 0},
+    "expertise": ["学前教育"],
+    "quotas": [{"attribute": "expertise", "value": "学前教育", "min": 1, "max": None},
+               {"attribute": "town", "value": "福集镇", "min": 0, "max": 1}],
+    "exclude_departments": ["教育体育局"],
+    "cooldown_days": 90,
+}
+
+
+def person(pid: int, **kw) -> Person:
+    defaults = {"kind": "talent", "expertise": ["学前教育"], "active": True, "conflict_departments": [],
+                "conflict_organisations": [], "last_drawn_at": None, "unavailable_until": None, "town": None}
+    return Person(id=pid, display_name="x", **{**defaults, **kw})
+
+
+def test_reasons() -> None:
+    people = [
+        person(1),
+        person(2, expertise=["法律"]),
+        person(3, kind="member", expertise=[]),  # members are not filtered by expertise
+        person(4, kind="public_rep"),  # no seats for public reps
+        person(5, active=False),
+        person(6, conflict_organisations=["教育体育局"]),
+        person(7, last_drawn_at=NOW - timedelta(days=30)),
+        person(8, last_drawn_at=NOW - timedelta(days=91)),
+        person(9, unavailable_until=date(2026, 11, 24)),  # still away today
+        person(10, unavailable_until=date(2026, 11, 23)),
+    ]
+    result = sort_eligibility(people, REQUEST, NOW)
+    assert [p.id for p in result.pool] == [1, 3, 8, 10]
+    assert result.excluded == {"conflict": [6], "cooldown": [7], "unavailable": [9]}
+    assert result.left_out == {"inactive": 1, "expertise": 1, "kind": 1}
+    assert sort_eligibility(people, {**REQUEST, "cooldown_days": 0}, NOW).excluded["cooldown"] == []
+
+
+def test_each_expertise_in_a_quota_is_a_yes_no_attribute() -> None:
+    p = engine_person(person(42, expertise=["基础教育", "学前教育"]), REQUEST)
+    assert p.id == "42"
+    assert dict(p.attributes) == {"kind": "talent", "expertise:学前教育": "yes", "town": "未填"}
+    assert [(q.attribute, q.value, q.min) for q in engine_quotas(REQUEST)] == [
+        ("expertise:学前教育", "yes", 1), ("town", "福集镇", 0)]
+    assert readable("quota expertise:学前教育=yes min 3 but only 2 eligible") == "quota expertise=学前教育 min 3 but only 2 eligible"
