@@ -219,3 +219,31 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
     found = eventually(lambda: ui_query(stack, query), what="year query")
     assert [e["execution"]["workflowId"] for e in found] == [f"consultation-{tid}"]
     assert found[0]["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED"
+
+    # Replay safety: the finished consultation's and follow-up's histories replay against
+    # the current code (saved under tests/histories/ with XIESHANG_RECORD_HISTORIES=1).
+    replay_and_keep(stack, [f"consultation-{tid}", f"followup-{cid}"])
+
+
+def replay_and_keep(stack: Stack, workflow_ids: list[str]) -> None:
+    import os
+    from pathlib import Path
+
+    from temporalio.client import Client
+    from temporalio.worker import Replayer
+
+    from tests.stack import _in_thread
+    from workflows.worker import WORKFLOWS
+
+    histories = Path(__file__).resolve().parents[1] / "histories"
+
+    async def run() -> None:
+        client = await Client.connect(stack.temporal_address)
+        for workflow_id in workflow_ids:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+            await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+            if os.environ.get("XIESHANG_RECORD_HISTORIES") and stack.backend == "sqlite":
+                name = workflow_id.split("-")[0]
+                (histories / f"kindergarten_{name}.json").write_text(history.to_json())
+
+    _in_thread(run)
