@@ -47,6 +47,16 @@ def test_accept_moves_the_workflow_and_sets_its_search_attributes(stack: Stack) 
     executions = eventually(lambda: ui_query(stack, query), what="accepted topic in visibility")
     assert decode_attribute(executions[0], "PlanYear") == 2031
     assert executions[0]["status"] == "WORKFLOW_EXECUTION_STATUS_RUNNING"  # research follows
+    # Evaluation keeps the decision among the consultation's events, once.
+    def decided() -> list:
+        events = httpx.get(f"{stack.url('evaluation')}/events", params={"topic_id": t["id"], "kind": "topic_decided"},
+                           headers=stack.auth(Role.OPERATOR)).json()["items"]
+        return events
+
+    events = eventually(decided, what="topic_decided event")
+    assert [(e["event_key"], e["detail"]) for e in events] == [
+        (f"topic-{t['id']}-decided", {"outcome": "accepted", "format": "special_topic", "organiser": "social-law-committee", "plan_year": 2031})
+    ]
     # A second decision is refused, and nothing changes.
     again = post(stack, f"/topics/{t['id']}/decision", {"outcome": "rejected", "reason": "重复"}, stack.auth(Role.CHAIR))
     assert_problem(again, 409)

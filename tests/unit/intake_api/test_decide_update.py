@@ -44,8 +44,12 @@ async def env():
         yield env
 
 
+RECORDED: list[RecordEventInput] = []
+
+
 @activity.defn(name="record_consultation_event")
 async def record(params: RecordEventInput) -> int:
+    RECORDED.append(params)
     return 1
 
 
@@ -109,7 +113,7 @@ async def test_accept_sets_attributes_is_idempotent_and_amendable(env: WorkflowE
     assert attributes.get(PLAN_YEAR) == 2032
     await Replayer(workflows=[ConsultationWorkflow]).replay_workflow(history)
     if os.environ.get("XIESHANG_RECORD_HISTORIES"):
-        (HISTORIES / "consultation_accepted.json").write_text(history.to_json())
+        (HISTORIES / "consultation_accepted_decision_event.json").write_text(history.to_json())
 
 
 @pytest.mark.parametrize("decision", [
@@ -124,9 +128,11 @@ async def test_rejected_and_merged_consultations_end(env: WorkflowEnvironment, d
         result = await handle.result()
         history = await handle.fetch_history()
     assert result.stage == decision.outcome
+    decided = [r for r in RECORDED if r.kind == "topic_decided" and r.detail["outcome"] == decision.outcome]
+    assert decided and decided[-1].event_key == "topic-3-decided"
     await Replayer(workflows=[ConsultationWorkflow]).replay_workflow(history)
     if os.environ.get("XIESHANG_RECORD_HISTORIES") and decision.outcome == "rejected":
-        (HISTORIES / "consultation_rejected.json").write_text(history.to_json())
+        (HISTORIES / "consultation_rejected_decision_event.json").write_text(history.to_json())
 
 
 def test_decision_rules_are_pure_and_shared() -> None:
