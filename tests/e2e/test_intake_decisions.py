@@ -230,3 +230,22 @@ def test_meeting_records_minutes_attendance_consensus_commitments(stack: Stack) 
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", bad, clerk), 422, "commitments.0.due_date", "date_from_datetime_parsing")
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", {**meeting, "venue": "nowhere"}, clerk), 422, "venue", "unknown_venue")
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", {**meeting, "attendance": []}, clerk), 422, "attendance", "too_short")
+
+
+def test_concurrent_decisions_one_wins_and_the_workflow_agrees(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    chair = stack.auth(Role.CHAIR)
+    t = topic(stack, "c", "并发决定")
+    bodies = [
+        {"outcome": "rejected", "reason": "并发测试"},
+        {"outcome": "accepted", "format": "sector_micro", "organiser": "minmeng-studio", "plan_year": 2035},
+    ] * 2
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda b: post(stack, f"/topics/{t['id']}/decision", b, chair), bodies))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201, 409, 409, 409], [r.text for r in responses]
+    winner = next(r.json() for r in responses if r.status_code == 201)
+    stored = get(stack, f"/topics/{t['id']}/decision", chair).json()
+    assert stored["outcome"] == winner["outcome"] and stored["delivery"] == "delivered"
+    assert get(stack, f"/topics/{t['id']}", chair).json()["stage"] == winner["outcome"]  # the workflow's own
