@@ -186,6 +186,10 @@ class ConsultationWorkflow:
         # The chair's decision arrives as the `decide` update; until then the topic
         # waits here, durably, without holding a worker slot.
         await workflow.wait_condition(lambda: self._stage != Stage.SUBMITTED)
+        # Added after histories with decisions were saved (tests/histories): runs that
+        # were decided without this step replay without it.
+        if workflow.patched("record-decision-event") and self._decision is not None:
+            await self._record_decision(self._decision)
         if self._stage == Stage.ACCEPTED:
             if workflow.patched("lifecycle-v1"):
                 await self._lifecycle()
@@ -199,6 +203,34 @@ class ConsultationWorkflow:
         # End cleanly once every update has answered.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
+
+    async def _record_decision(self, decision: DecisionInput) -> None:
+        """Evaluation keeps the decision among the consultation's events: the two-way
+        evaluation of how precise topic selection was (选题精准性) starts from it."""
+        detail = {
+            k: v
+            for k, v in {
+                "outcome": decision.outcome,
+                "format": decision.format,
+                "organiser": decision.organiser,
+                "plan_year": decision.plan_year,
+                "merged_into_topic_id": decision.merged_into_topic_id,
+            }.items()
+            if v is not None
+        }
+        await workflow.execute_activity(
+            ConsultationActivities.record_consultation_event,
+            RecordEventInput(
+                event_key=f"topic-{self._topic_id}-decided",
+                kind="topic_decided",
+                topic_id=self._topic_id,
+                occurred_at=workflow.now().isoformat(),
+                detail=detail,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            summary=f"evaluation: record topic {decision.outcome}",
+        )
 
     # ------------------------------------------------------------------ lifecycle
     async def _lifecycle(self) -> None:

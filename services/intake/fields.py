@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
+from services.common.problems import PROBLEM_BASE, Problem
 from services.common.text import (
     clean_for_storage,
     detect_garbled,
@@ -82,9 +83,7 @@ Code = Annotated[
 ]
 
 
-def validation_problem(errors: list[dict[str, str]]):
+def validation_problem(errors: list[dict[str, str]]) -> Problem:
     """A 422 like FastAPI's own, for rules that span fields (checked in services)."""
-    from services.common.problems import PROBLEM_BASE, Problem
-
     detail = "; ".join(f"{e['field']}: {e['message']} ({e['rule']})" for e in errors)
     return Problem(422, "Invalid request", detail, type_=PROBLEM_BASE + "validation", errors=errors)

@@ -47,6 +47,16 @@ def test_accept_moves_the_workflow_and_sets_its_search_attributes(stack: Stack) 
     executions = eventually(lambda: ui_query(stack, query), what="accepted topic in visibility")
     assert decode_attribute(executions[0], "PlanYear") == 2031
     assert executions[0]["status"] == "WORKFLOW_EXECUTION_STATUS_RUNNING"  # research follows
+    # Evaluation keeps the decision among the consultation's events, once.
+    def decided() -> list:
+        events = httpx.get(f"{stack.url('evaluation')}/events", params={"topic_id": t["id"], "kind": "topic_decided"},
+                           headers=stack.auth(Role.OPERATOR)).json()["items"]
+        return events
+
+    events = eventually(decided, what="topic_decided event")
+    assert [(e["event_key"], e["detail"]) for e in events] == [
+        (f"topic-{t['id']}-decided", {"outcome": "accepted", "format": "special_topic", "organiser": "social-law-committee", "plan_year": 2031})
+    ]
     # A second decision is refused, and nothing changes.
     again = post(stack, f"/topics/{t['id']}/decision", {"outcome": "rejected", "reason": "重复"}, stack.auth(Role.CHAIR))
     assert_problem(again, 409)
@@ -227,3 +237,22 @@ def test_meeting_records_minutes_attendance_consensus_commitments(stack: Stack) 
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", bad, clerk), 422, "commitments.0.due_date", "date_from_datetime_parsing")
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", {**meeting, "venue": "nowhere"}, clerk), 422, "venue", "unknown_venue")
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", {**meeting, "attendance": []}, clerk), 422, "attendance", "too_short")
+
+
+def test_concurrent_decisions_one_wins_and_the_workflow_agrees(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    chair = stack.auth(Role.CHAIR)
+    t = topic(stack, "c", "并发决定")
+    bodies = [
+        {"outcome": "rejected", "reason": "并发测试"},
+        {"outcome": "accepted", "format": "sector_micro", "organiser": "minmeng-studio", "plan_year": 2035},
+    ] * 2
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda b: post(stack, f"/topics/{t['id']}/decision", b, chair), bodies))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201, 409, 409, 409], [r.text for r in responses]
+    winner = next(r.json() for r in responses if r.status_code == 201)
+    stored = get(stack, f"/topics/{t['id']}/decision", chair).json()
+    assert stored["outcome"] == winner["outcome"] and stored["delivery"] == "delivered"
+    assert get(stack, f"/topics/{t['id']}", chair).json()["stage"] == winner["outcome"]  # the workflow's own

@@ -110,6 +110,9 @@ def test_public_contact_is_stored_but_never_shown_to_the_public(stack: Stack) ->
     assert "contact" not in response.json() and "微信" not in response.text
     stored = get(stack, f"/submissions/{response.json()['submission_id']}", stack.auth(Role.CLERK)).json()
     assert stored["contact"] == "微信 lx-resident-88" and stored["submitter_name"] is None
+    # Operators read the process, not people: no contact for them.
+    seen = get(stack, f"/submissions/{response.json()['submission_id']}", stack.auth(Role.OPERATOR)).json()
+    assert seen["contact"] is None and seen["content_raw"] == stored["content_raw"]
 
 
 SPAM = [

@@ -245,6 +245,7 @@ async def get_submission(session: AsyncSession, submission_id: int) -> Submissio
 
 async def list_submissions(
     session: AsyncSession,
+    principal: Principal,
     *,
     status: str | None,
     topic_id: int | None,
@@ -261,7 +262,9 @@ async def list_submissions(
         filters.append(Submission.channel == channel)
     page = await keyset_page(session, Submission, filters, after=after, limit=limit)
     return SubmissionPage(
-        items=[SubmissionRead.model_validate(s) for s in page.rows], total=page.total, next_after=page.next_after
+        items=[SubmissionRead.model_validate(s).for_role(principal.role) for s in page.rows],
+        total=page.total,
+        next_after=page.next_after,
     )
 
 

@@ -100,7 +100,7 @@ async def submit(
 @router.get("/submissions", response_model=SubmissionPage, summary="Submissions, oldest first")
 async def list_submissions(
     session: Session,
-    _: Annotated[Principal, Depends(allow(Role.CLERK, Role.OPERATOR))],
+    principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.OPERATOR))],
     status: SubmissionStatus | None = None,
     topic_id: Annotated[int | None, Query(ge=1)] = None,
     channel: Channel | None = None,
@@ -109,6 +109,7 @@ async def list_submissions(
 ) -> SubmissionPage:
     return await service.list_submissions(
         session,
+        principal,
         status=status.value if status else None,
         topic_id=topic_id,
         channel=channel.value if channel else None,
@@ -117,11 +118,15 @@ async def list_submissions(
     )
 
 
-@router.get("/submissions/{submission_id}", response_model=SubmissionRead, summary="One submission, raw and normalised")
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionRead,
+    summary="One submission, raw and normalised (contact and name for clerks only)",
+)
 async def read_submission(
-    submission_id: int, session: Session, _: Annotated[Principal, Depends(allow(Role.CLERK, Role.OPERATOR))]
+    submission_id: int, session: Session, principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.OPERATOR))]
 ) -> SubmissionRead:
-    return SubmissionRead.model_validate(await service.get_submission(session, submission_id))
+    return SubmissionRead.model_validate(await service.get_submission(session, submission_id)).for_role(principal.role)
 
 
 class MoveRequest(BaseModel):
@@ -147,12 +152,12 @@ async def move_submission(
 @router.get("/moderation", response_model=SubmissionPage, summary="The moderation queue: held submissions with reasons")
 async def moderation_queue(
     session: Session,
-    _: Annotated[Principal, Depends(allow(*MODERATORS, Role.OPERATOR))],
+    principal: Annotated[Principal, Depends(allow(*MODERATORS, Role.OPERATOR))],
     after: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SubmissionPage:
     return await service.list_submissions(
-        session, status=SubmissionStatus.HELD.value, topic_id=None, channel=None, after=after, limit=limit
+        session, principal, status=SubmissionStatus.HELD.value, topic_id=None, channel=None, after=after, limit=limit
     )
 
 

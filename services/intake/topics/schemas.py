@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.auth import Role
 from services.common.vocabulary import Channel
 
 from ..fields import Contact, Content, Name, Note, PublicContent, PublicTitle, Title
@@ -121,6 +122,12 @@ class SubmissionRead(BaseModel):
     repaired_text: str | None
     moderated_at: datetime | None
     moderation_note: str | None
+
+    def for_role(self, role: Role) -> SubmissionRead:
+        """Personal data is for the office: operators watch the process, not people."""
+        if role is Role.CLERK:
+            return self
+        return self.model_copy(update={"contact": None, "submitter_name": None})
 
 
 class SubmissionPage(BaseModel):

@@ -44,8 +44,12 @@ async def env():
         yield env
 
 
+RECORDED: list[RecordEventInput] = []
+
+
 @activity.defn(name="record_consultation_event")
 async def record(params: RecordEventInput) -> int:
+    RECORDED.append(params)
     return 1
 
 
@@ -117,7 +121,7 @@ async def test_accept_sets_attributes_is_idempotent_and_amendable(env: WorkflowE
     assert attributes.get(PLAN_YEAR) == 2032
     await Replayer(workflows=[ConsultationWorkflow]).replay_workflow(history)
     if os.environ.get("XIESHANG_RECORD_HISTORIES"):
-        (HISTORIES / "consultation_accepted.json").write_text(history.to_json())
+        (HISTORIES / "consultation_accepted_decision_event.json").write_text(history.to_json())
 
 
 @pytest.mark.parametrize("decision", [
@@ -135,9 +139,11 @@ async def test_rejected_and_merged_consultations_end(env: WorkflowEnvironment, d
     # The people who raised the topic are told.
     sent = [n for n in NOTICES if n.payload["topic_id"] == 3 and n.kind == f"topic.{decision.outcome}"]
     assert sent and sent[-1].recipients == ["submitters:topic-3"]
+    decided = [r for r in RECORDED if r.kind == "topic_decided" and r.detail["outcome"] == decision.outcome]
+    assert decided and decided[-1].event_key == "topic-3-decided"
     await Replayer(workflows=[ConsultationWorkflow]).replay_workflow(history)
     if os.environ.get("XIESHANG_RECORD_HISTORIES") and decision.outcome == "rejected":
-        (HISTORIES / "consultation_rejected.json").write_text(history.to_json())
+        (HISTORIES / "consultation_rejected_decision_event.json").write_text(history.to_json())
 
 
 def test_decision_rules_are_pure_and_shared() -> None:
