@@ -8,15 +8,45 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+import structlog
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
 from .db import create_engine, session_factory
 from .log import configure_logging
-from .problems import install_problem_handlers
+from .problems import Problem, install_problem_handlers
 from .settings import ServiceName, Settings, get_settings
 from .temporal import TemporalConnection
 
+log = structlog.get_logger()
+
 BackgroundTask = Callable[[FastAPI], Awaitable[None]]
+# One pass of a recovery job: (app, session, Temporal client) -> how many items it settled.
+RecoveryPass = Callable[[FastAPI, AsyncSession, Client], Awaitable[int]]
+
+
+def recovery_loop(name: str, one_pass: RecoveryPass, *, every_seconds: float = 5.0) -> BackgroundTask:
+    """A background task that runs ``one_pass`` every few seconds, for as long as the
+    service runs: it catches up on what a crash or an outage left undone (workflows not
+    started, updates not delivered). A failing pass is logged and tried again."""
+
+    async def loop(app: FastAPI) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                temporal = await app.state.temporal.client()
+                async with app.state.sessions() as session:
+                    settled = await one_pass(app, session, temporal)
+                if settled:
+                    log.info(f"{name}.settled_late", count=settled)
+            except Problem:
+                continue  # Temporal still down; the next pass tries again
+            except Exception as exc:  # keep the loop alive
+                log.warning(f"{name}.pass_failed", error=type(exc).__name__)
+
+    loop.__name__ = name
+    return loop
 
 
 def create_service_app(
