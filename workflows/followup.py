@@ -145,46 +145,40 @@ class FollowUpWorkflow:
         assert self._plan is not None
         now = workflow.now()
         while (step := self._next_step()) is not None and _dt(step.fire_at) <= now:
-            await workflow.execute_activity_method(
-                FollowUpActivities.record_escalation,
-                EscalationRecord(
-                    commitment_id=self._in.commitment_id,
-                    event_key=f"commitment-{self._in.commitment_id}-g{self._generation}-{step.name}",
-                    step=step.name,
-                    level=step.level,
-                    generation=self._generation,
-                    planned_at=step.fire_at,
-                    fired_at=_iso(now),
-                    summary=step.summary,
-                    provisional=step.provisional,
-                ),
-                summary=step.summary,
-                **_ACTIVITY,
-            )
+            await self._record(f"g{self._generation}-{step.name}", step.name, step.level, step.fire_at,
+                               step.summary, provisional=step.provisional)
             self._fired.append(step.name)
             self._level = max(self._level, step.level)
             self._changed = True
         if _dt(self._plan.next_progress_due) <= now:
             due = self._plan.next_progress_due
-            await workflow.execute_activity_method(
-                FollowUpActivities.record_escalation,
-                EscalationRecord(
-                    commitment_id=self._in.commitment_id,
-                    event_key=f"commitment-{self._in.commitment_id}-progress-missing-{due}",
-                    step="progress_missing",
-                    level=self._level,
-                    generation=self._generation,
-                    planned_at=due,
-                    fired_at=_iso(now),
-                    summary=f"进展报告催报: {self._plan.next_progress_summary}",
-                ),
-                summary="进展报告催报 (progress report missing)",
-                **_ACTIVITY,
-            )
+            await self._record(f"progress-missing-{due}", "progress_missing", self._level, due,
+                               f"进展报告催报: {self._plan.next_progress_summary}")
             # The next report is due one cadence after the one that was missed.
             self._last_progress_at = due
             self._plan = None
             self._changed = True
+
+    async def _record(
+        self, key: str, step: str, level: int, planned_at: str, summary: str, *, provisional: bool = False
+    ) -> None:
+        """Record a fired rung (or reminder) in evaluation, once per key."""
+        await workflow.execute_activity_method(
+            FollowUpActivities.record_escalation,
+            EscalationRecord(
+                commitment_id=self._in.commitment_id,
+                event_key=f"commitment-{self._in.commitment_id}-{key}",
+                step=step,
+                level=level,
+                generation=self._generation,
+                planned_at=planned_at,
+                fired_at=_iso(workflow.now()),
+                summary=summary,
+                provisional=provisional,
+            ),
+            summary=summary if step != "progress_missing" else "进展报告催报 (progress report missing)",
+            **_ACTIVITY,
+        )
 
     async def _replan(self) -> None:
         self._plan = await workflow.execute_activity_method(
@@ -233,21 +227,7 @@ class FollowUpWorkflow:
             await self._replan()
             assert self._plan is not None
             top = max(self._plan.steps, key=lambda s: s.level)
-            await workflow.execute_activity_method(
-                FollowUpActivities.record_escalation,
-                EscalationRecord(
-                    commitment_id=self._in.commitment_id,
-                    event_key=f"commitment-{self._in.commitment_id}-g{self._generation}-unsatisfied-top",
-                    step=top.name,
-                    level=top.level,
-                    generation=self._generation,
-                    planned_at=rated_at,
-                    fired_at=_iso(workflow.now()),
-                    summary=decision.summary,
-                ),
-                summary=decision.summary,
-                **_ACTIVITY,
-            )
+            await self._record(f"g{self._generation}-unsatisfied-top", top.name, top.level, rated_at, decision.summary)
             self._level = top.level
         self._changed = True
 

@@ -15,23 +15,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from tests.workflow_env import dev_server_path, search_attribute_keys
 from workflows.activities import RecordEventInput
 from workflows.consultation import ConsultationInput, ConsultationWorkflow
 from workflows.worker import WORKFLOWS
 from workflows.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-
-
-@pytest.fixture(scope="module")
-async def env():
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=dev_server_path(),
-        search_attributes=search_attribute_keys(),
-        dev_server_extra_args=["--log-level", "error"],
-    ) as env:
-        yield env
 
 
 async def test_skeleton_run_records_event_once_and_sets_attributes(env: WorkflowEnvironment) -> None:

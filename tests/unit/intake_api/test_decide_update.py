@@ -15,7 +15,6 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from tests.workflow_env import dev_server_path, search_attribute_keys
 from workflows.activities import NoticeRequest, RecordEventInput
 from workflows.consultation import (
     ConsultationInput,
@@ -32,16 +31,6 @@ from workflows.search_attributes import (
 )
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
-
-
-@pytest.fixture(scope="module")
-async def env():
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=dev_server_path(),
-        search_attributes=search_attribute_keys(),
-        dev_server_extra_args=["--log-level", "error"],
-    ) as env:
-        yield env
 
 
 RECORDED: list[RecordEventInput] = []
