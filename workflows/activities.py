@@ -35,8 +35,11 @@ class ConsultationActivities:
         self._services = services
 
     async def _post(self, service: ServiceName, path: str, body: Any, idempotency_key: str) -> Any:
+        return await self._send(service, "POST", path, body, idempotency_key)
+
+    async def _send(self, service: ServiceName, method: str, path: str, body: Any, idempotency_key: str | None) -> Any:
         try:
-            return await self._services.post_json(service, path, body, idempotency_key=idempotency_key)
+            return await self._services.request(service, method, path, json=body, idempotency_key=idempotency_key)
         except ServiceCallError as exc:
             # A request the service refuses will be refused again: fail fast so the
             # operator sees it, instead of retrying forever.
@@ -94,6 +97,12 @@ class HandOverRequest:
     plan_year: int | None
     follow_up_policy: str  # production | seconds
     seconds_scale: float = 1.0
+
+
+@dataclass
+class TopicStage:
+    topic_id: int
+    stage: str
 
 
 @dataclass
@@ -171,6 +180,11 @@ class LifecycleActivities(ConsultationActivities):
             )
             ids.append(int(body["id"]))
         return ids
+
+    @activity.defn
+    async def mirror_topic_stage(self, request: TopicStage) -> None:
+        """Intake keeps a copy of the stage for its listings; setting it is idempotent."""
+        await self._send("intake", "PUT", f"/topics/{request.topic_id}/stage", {"stage": request.stage}, None)
 
     @activity.defn
     async def send_notice(self, request: NoticeRequest) -> None:

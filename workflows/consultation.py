@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         NoticeRequest,
         RecordEventInput,
         ReplacementRequest,
+        TopicStage,
     )
     from .followup_types import FollowUpClosed
     from .lifecycle_types import (
@@ -239,7 +240,7 @@ class ConsultationWorkflow:
         assert decision is not None and decision.format is not None
 
         # 调研: a deadline, a reminder to the organiser before it, a notice when missed.
-        self._enter(Stage.RESEARCH)
+        await self._advance(Stage.RESEARCH)
         deadline = workflow.now() + timedelta(seconds=timing.seconds(timing.research_days))
         remind_at = deadline - timedelta(seconds=timing.seconds(timing.research_reminder_days))
         for when, kind in ((remind_at, "research.reminder"), (deadline, "research.overdue")):
@@ -253,11 +254,11 @@ class ConsultationWorkflow:
         if composition:
             await self._draw_and_invite(composition, self._research)
 
-        self._enter(Stage.MEETING)
+        await self._advance(Stage.MEETING)
         await workflow.wait_condition(lambda: self._meeting_id is not None)
         assert self._meeting_id is not None
 
-        self._enter(Stage.FOLLOW_UP)
+        await self._advance(Stage.FOLLOW_UP)
         self._commitment_ids = await workflow.execute_activity_method(
             LifecycleActivities.hand_over_commitments,
             HandOverRequest(
@@ -274,16 +275,16 @@ class ConsultationWorkflow:
         self._details()
         await workflow.wait_condition(lambda: all(c in self._closed for c in self._commitment_ids))
 
-        self._enter(Stage.EVALUATION)
+        await self._advance(Stage.EVALUATION)
         await workflow.sleep(
             timedelta(seconds=timing.seconds(timing.evaluation_window_days)),
             summary="two-way evaluation window (双向评价) closes",
         )
-        self._enter(Stage.CLOSED)
+        await self._advance(Stage.CLOSED)
         await self._event("consultation_closed", self._summary())
 
     async def _draw_and_invite(self, composition: dict[str, int], research: ResearchCompleted) -> None:
-        self._enter(Stage.DRAWING)
+        await self._advance(Stage.DRAWING)
         result = await workflow.execute_activity_method(
             LifecycleActivities.draw_participants,
             DrawRequest(topic_id=self._topic_id, round=0, composition=composition,
@@ -293,7 +294,7 @@ class ConsultationWorkflow:
         )
         self._draw_id, self._panel = result.draw_id, result.panel
         self._invite(result.drawn, 0)
-        self._enter(Stage.INVITING)
+        await self._advance(Stage.INVITING)
         while True:
             pending = [i for i in self._invitations.values() if i.answer == "pending"]
             refused = self._refused()
@@ -322,6 +323,17 @@ class ConsultationWorkflow:
                     if invitation.answer == "pending" and datetime.fromisoformat(invitation.reply_by) <= workflow.now():
                         invitation.answer = "silent"  # silence counts as a decline
                 self._details()
+
+    async def _advance(self, stage: str) -> None:
+        """Enter a lifecycle stage and tell intake, whose stored stage listings filter on."""
+        self._enter(stage)
+        if workflow.patched("mirror-stage-v1"):
+            await workflow.execute_activity_method(
+                LifecycleActivities.mirror_topic_stage,
+                TopicStage(topic_id=self._topic_id, stage=stage),
+                summary=f"intake: stage {stage}",
+                **_ACTIVITY,
+            )
 
     def _invite(self, person_ids: list[int], round_: int) -> None:
         reply_by = workflow.now() + timedelta(seconds=self._timing.seconds(self._timing.invitation_reply_days))

@@ -33,6 +33,7 @@ def activities_for(services: ServiceClient) -> list:
         consultation.draw_replacements,
         consultation.hand_over_commitments,
         consultation.send_notice,
+        consultation.mirror_topic_stage,
         followup.plan_follow_up,
         followup.decide_reopen,
         followup.record_escalation,

@@ -247,3 +247,27 @@ def replay_and_keep(stack: Stack, workflow_ids: list[str]) -> None:
                 (histories / f"kindergarten_{name}.json").write_text(history.to_json())
 
     _in_thread(run)
+
+
+def test_listing_filters_on_the_stage_the_workflow_reached(stack: Stack) -> None:
+    """Intake's stored stage follows the workflow (mirror_topic_stage), so GET /topics?stage=
+    finds a consultation in research without asking Temporal per row."""
+    year = 2040 + uuid.uuid4().int % 60
+    created = intake(stack, "POST", "/topics", json={
+        "title": f"乡镇敬老院护理人员不足-{year}", "content": "多个乡镇敬老院护理人员严重不足，老人照护质量难保障。",
+        "channel": "party_committee_assigned"})
+    assert created.status_code == 201, created.text
+    tid = created.json()["id"]
+    decided = intake(stack, "POST", f"/topics/{tid}/decision", Role.CHAIR, json={
+        "outcome": "accepted", "format": "plenary", "organiser": "proposals-committee", "plan_year": year})
+    assert decided.status_code == 201, decided.text
+
+    def listed(stage: str) -> bool:
+        page = intake(stack, "GET", "/topics", params={"stage": stage, "year": year, "limit": 200}).json()
+        return tid in [t["id"] for t in page["items"]]
+
+    assert eventually(lambda: listed("research"), what="stored stage research")
+    done = intake(stack, "POST", f"/topics/{tid}/research-completion", json={"summary": "调研完成"})
+    assert done.status_code == 201, done.text
+    assert eventually(lambda: listed("meeting"), what="stored stage meeting")
+    assert not listed("research")

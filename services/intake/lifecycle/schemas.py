@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +29,12 @@ class ResearchReportRead(BaseModel):
     exclude_departments: list[str]
     created_at: datetime
     stage: str
+
+
+class TopicStageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Literal["research", "drawing", "inviting", "meeting", "follow_up", "evaluation", "closed"]
 
 
 class InvitationAnswerIn(BaseModel):

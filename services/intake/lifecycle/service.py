@@ -46,9 +46,18 @@ async def send_update(
         await session.rollback()
         log.warning("consultation.update_failed", topic_id=topic.id, error=type(exc).__name__)
         raise Problem(503, "Temporal unavailable", "The consultation did not answer; retry shortly.") from exc
-    topic.stage = status.stage  # the mirror listings filter on
+    # The stored stage is the workflow's to set (mirror_topic_stage): set here as well,
+    # a slow commit could overwrite a later stage with this one.
     await session.commit()
     return status
+
+
+LIFECYCLE_STAGES = ("research", "drawing", "inviting", "meeting", "follow_up", "evaluation", "closed")
+
+
+async def mirror_stage(session: AsyncSession, topic: Topic, stage: str) -> None:
+    topic.stage = stage
+    await session.commit()
 
 
 async def consultation_status(temporal: Client | None, topic_id: int) -> ConsultationRead:

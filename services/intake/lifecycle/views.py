@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
@@ -17,7 +17,7 @@ from ..deps import READERS, Session, temporal_or_none
 from ..topics import service as topics
 from . import service
 from .models import ResearchReport
-from .schemas import ConsultationRead, InvitationAnswerIn, ResearchCompletion, ResearchReportRead
+from .schemas import ConsultationRead, InvitationAnswerIn, ResearchCompletion, ResearchReportRead, TopicStageIn
 
 router = APIRouter(tags=["consultation lifecycle 协商流程"])
 
@@ -29,6 +29,15 @@ async def read_consultation(
 ) -> ConsultationRead:
     await topics.get_topic(session, topic_id)
     return await service.consultation_status(await temporal_or_none(request), topic_id)
+
+
+@router.put("/topics/{topic_id}/stage", status_code=204,
+            summary="The consultation workflow reports its stage (service): the copy listings filter on")
+async def put_stage(
+    topic_id: int, data: TopicStageIn, session: Session, _: Annotated[Principal, Depends(allow(Role.SERVICE))]
+) -> Response:
+    await service.mirror_stage(session, await topics.get_topic(session, topic_id), data.stage)
+    return Response(status_code=204)
 
 
 @router.post("/topics/{topic_id}/research-completion", status_code=201, response_model=ResearchReportRead,

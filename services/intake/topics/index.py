@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..duplicates import DuplicateIndex, TopicSignature
 from .models import Topic
 
-# A submission can join a topic while it waits for the chair or is in the plan.
-OPEN_STAGES = ("submitted", "accepted")
+# A submission can join a topic while it waits for the chair or its consultation runs
+# (support still counts during follow-up); closed, rejected and merged topics are done.
+OPEN_STAGES = ("submitted", "accepted", "research", "drawing", "inviting", "meeting", "follow_up", "evaluation")
 
 
 class TopicIndex:

@@ -18,8 +18,10 @@ from .schemas import SplitRequest, TopicCreate, TopicPage, TopicRead
 
 router = APIRouter(prefix="/topics", tags=["topics 议题"])
 
-# The stored mirror of the workflow stage (set by delivered decisions).
-STAGES = ("submitted", "accepted", "rejected", "merged")
+# The stored mirror of the workflow stage: set by delivered decisions, then by the
+# workflow itself as the consultation moves on (PUT /topics/{id}/stage).
+STAGES = ("submitted", "accepted", "rejected", "merged", "research", "drawing", "inviting", "meeting",
+          "follow_up", "evaluation", "closed")
 
 
 @router.post(
