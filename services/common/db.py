@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
+from typing import Any, TypeVar
 from pathlib import Path
 
 from fastapi import Request
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -84,3 +86,41 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+Row = TypeVar("Row")
+
+
+async def insert_once(
+    session: AsyncSession,
+    row: Row,
+    key_column: Any,
+    key: str | None,
+    *,
+    with_it: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[Row, bool]:
+    """Commit ``row`` unless a row whose ``key_column`` equals ``key`` exists already.
+
+    Returns the row that holds the key and whether this call created it. A concurrent
+    insert with the same key loses on the unique constraint and gets the winner's row, so
+    a retried request never stores twice. ``with_it`` adds what must be committed in the
+    same transaction (e.g. the notification an escalation causes).
+    """
+    model = type(row)
+
+    async def holder() -> Any:
+        return await session.scalar(select(model).where(key_column == key))
+
+    if key is not None and (existing := await holder()) is not None:
+        return existing, False
+    session.add(row)
+    if with_it is not None:
+        await with_it()
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        if key is None or (existing := await holder()) is None:
+            raise
+        return existing, False
+    return row, True

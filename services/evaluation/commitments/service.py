@@ -14,7 +14,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
@@ -22,7 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from services.common.auth import Principal, Role
-from services.common.db import utcnow
+from services.common.db import insert_once, utcnow
 from services.common.pagination import keyset_page
 from services.common.problems import Problem
 from services.common.settings import Settings
@@ -63,10 +62,6 @@ async def create_commitment(
     principal: Principal,
     idempotency_key: str | None,
 ) -> tuple[Commitment, bool]:
-    if idempotency_key:
-        existing = await session.scalar(select(Commitment).where(Commitment.idempotency_key == idempotency_key))
-        if existing is not None:
-            return existing, False
     policy = PRODUCTION_POLICY if data.policy == "production" else seconds_policy(data.seconds_scale)
     commitment = Commitment(
         consultation_topic_id=data.consultation_topic_id,
@@ -81,15 +76,9 @@ async def create_commitment(
         created_by=principal.subject,
         idempotency_key=idempotency_key,
     )
-    session.add(commitment)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()  # a concurrent retry with the same key won
-        existing = await session.scalar(select(Commitment).where(Commitment.idempotency_key == idempotency_key))
-        if existing is None:
-            raise
-        return existing, False
+    commitment, created = await insert_once(session, commitment, Commitment.idempotency_key, idempotency_key)
+    if not created:
+        return commitment, False
     log.info("commitment.created", commitment_id=commitment.id, department=commitment.department)
     if temporal is not None:
         await start_follow_up(session, temporal, settings, commitment)
@@ -175,12 +164,6 @@ async def record_action(
     idempotency_key: str | None,
 ) -> tuple[CommitmentAction, bool]:
     """Store the action, then deliver it. Returns the action and whether it is new."""
-    if idempotency_key:
-        existing = await session.scalar(
-            select(CommitmentAction).where(CommitmentAction.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            return existing, False
     action = CommitmentAction(
         commitment_id=commitment.id,
         kind=kind,
@@ -190,17 +173,9 @@ async def record_action(
         idempotency_key=idempotency_key,
         outcome="pending" if kind in DELIVERED_KINDS else "recorded",
     )
-    session.add(action)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        existing = await session.scalar(
-            select(CommitmentAction).where(CommitmentAction.idempotency_key == idempotency_key)
-        )
-        if existing is None:
-            raise
-        return existing, False
+    action, created = await insert_once(session, action, CommitmentAction.idempotency_key, idempotency_key)
+    if not created:
+        return action, False
     log.info("commitment.action_recorded", commitment_id=commitment.id, action_id=action.id, kind=kind)
     if kind in DELIVERED_KINDS and temporal is not None:
         await deliver_action(session, temporal, commitment, action)
@@ -296,34 +271,29 @@ def recipients_for(step: str, commitment: Commitment) -> list[str]:
 async def record_escalation(
     session: AsyncSession, commitment: Commitment, data: EscalationEventCreate
 ) -> tuple[EscalationEvent, bool]:
-    existing = await session.scalar(select(EscalationEvent).where(EscalationEvent.event_key == data.event_key))
-    if existing is not None:
-        return existing, False
-    event = EscalationEvent(**data.model_dump())
-    session.add(event)
-    # The notice is committed with the event: one exists exactly when the other does.
-    await enqueue_notification(
-        session,
-        idempotency_key=f"notify-{data.event_key}",
-        kind=f"escalation.{data.step}",
-        recipients=recipients_for(data.step, commitment),
-        payload={
-            "commitment_id": commitment.id,
-            "workflow_id": followup_workflow_id(commitment.id),
-            "department": commitment.department,
-            "step": data.step,
-            "level": data.level,
-            "summary": data.summary,
-            "due_at": commitment.due_at.isoformat(),
-        },
+    async def notify() -> None:
+        # The notice is committed with the event: one exists exactly when the other does.
+        await enqueue_notification(
+            session,
+            idempotency_key=f"notify-{data.event_key}",
+            kind=f"escalation.{data.step}",
+            recipients=recipients_for(data.step, commitment),
+            payload={
+                "commitment_id": commitment.id,
+                "workflow_id": followup_workflow_id(commitment.id),
+                "department": commitment.department,
+                "step": data.step,
+                "level": data.level,
+                "summary": data.summary,
+                "due_at": commitment.due_at.isoformat(),
+            },
+        )
+
+    event, created = await insert_once(
+        session, EscalationEvent(**data.model_dump()), EscalationEvent.event_key, data.event_key, with_it=notify
     )
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        existing = await session.scalar(select(EscalationEvent).where(EscalationEvent.event_key == data.event_key))
-        assert existing is not None
-        return existing, False
+    if not created:
+        return event, False
     log.info("commitment.escalated", commitment_id=event.commitment_id, step=event.step, level=event.level)
     return event, True
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.db import insert_once
 from services.common.pagination import keyset_page
 from services.common.problems import Problem
 
@@ -18,26 +17,14 @@ log = structlog.get_logger()
 
 async def record_event(session: AsyncSession, data: EventCreate) -> tuple[ConsultationEvent, bool]:
     """Returns the event and whether this call created it."""
-    existing = await _by_key(session, data.event_key)
-    if existing is None:
-        event = ConsultationEvent(**data.model_dump())
-        session.add(event)
-        try:
-            await session.commit()
-            log.info("event.recorded", event_id=event.id, kind=event.kind, topic_id=event.topic_id)
-            return event, True
-        except IntegrityError:
-            # A concurrent retry with the same key won the race: answer with its row.
-            await session.rollback()
-            existing = await _by_key(session, data.event_key)
-            assert existing is not None
-    if (existing.kind, existing.topic_id) != (data.kind, data.topic_id):
+    event, created = await insert_once(
+        session, ConsultationEvent(**data.model_dump()), ConsultationEvent.event_key, data.event_key
+    )
+    if created:
+        log.info("event.recorded", event_id=event.id, kind=event.kind, topic_id=event.topic_id)
+    elif (event.kind, event.topic_id) != (data.kind, data.topic_id):
         raise Problem(409, "Conflict", f"event_key '{data.event_key}' was already used for a different event.")
-    return existing, False
-
-
-async def _by_key(session: AsyncSession, key: str) -> ConsultationEvent | None:
-    return await session.scalar(select(ConsultationEvent).where(ConsultationEvent.event_key == key))
+    return event, created
 
 
 async def list_events(
