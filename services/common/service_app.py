@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 import structlog
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -18,6 +18,7 @@ from .log import configure_logging
 from .problems import Problem, install_problem_handlers
 from .settings import ServiceName, Settings, get_settings
 from .temporal import TemporalConnection
+from .writes import WRITE_METHODS, WriteGuard, request_records
 
 log = structlog.get_logger()
 
@@ -57,7 +58,10 @@ def create_service_app(
     routers: Sequence[APIRouter],
     background: Sequence[BackgroundTask] = (),
     settings: Settings | None = None,
+    metadata: MetaData | None = None,
 ) -> FastAPI:
+    """The service's app. ``metadata`` holds its tables, among them the idempotency keys
+    and the audit trail that the request guard (services/common/writes.py) writes."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -66,6 +70,7 @@ def create_service_app(
         engine = create_engine(settings.database_url(name))
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.request_records = request_records(metadata, app.state.sessions)
         tasks = [asyncio.create_task(job(app), name=job.__name__) for job in background]
         try:
             yield
@@ -80,10 +85,39 @@ def create_service_app(
     app.state.service_name = name
     app.state.temporal = TemporalConnection(settings)
     install_problem_handlers(app)
+    app.add_middleware(WriteGuard)
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router)
+    _document_idempotency_key(app)
     return app
+
+
+def _document_idempotency_key(app: FastAPI) -> None:
+    """Every write accepts Idempotency-Key (the guard handles it, not the routes):
+    say so in each write operation of the OpenAPI document."""
+    plain_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = plain_openapi()
+        header = {
+            "name": "Idempotency-Key", "in": "header", "required": False,
+            "description": "Any unique string (a UUID). A retry with the same key, by the same caller, to the same "
+                           "route and with the same body gets the first answer (Idempotent-Replayed: true); the "
+                           "same key with another body is 422.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        }
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                if method.upper() in WRITE_METHODS:
+                    parameters = operation.setdefault("parameters", [])
+                    if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+                        parameters.append(header)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _health_router() -> APIRouter:

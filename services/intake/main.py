@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from services.common.service_app import create_service_app, recovery_loop
 
+from .base import Base
 from .decisions import service as decisions
 from .decisions.views import router as decisions_router
 from .lifecycle.views import router as lifecycle_router
@@ -37,6 +38,7 @@ async def reconcile_workflows(app: FastAPI, session: AsyncSession, temporal: Cli
 
 app = create_service_app(
     "intake",
+    metadata=Base.metadata,
     title="Xieshang intake (协商 · 受理)",
     description="Topics (议题) from the seven channels, screening, the chair's decisions and the annual plan.",
     routers=[topics_router, submissions_router, decisions_router, lifecycle_router, meetings_router, reference_router],

@@ -8,10 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
-from services.common.idempotency import Idempotency, run_idempotent
 
-from ..base import IDEMPOTENCY_KEYS
-from ..deps import READERS, Index, Session
+from ..deps import Index, READERS, Session, respond
 from . import service
 from .schemas import (
     DecisionCreate,
@@ -45,7 +43,6 @@ async def decide(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(*DECIDERS))],
 ) -> JSONResponse:
     async def handler():
@@ -55,7 +52,7 @@ async def decide(
         )
         return (201 if delivered else 202), await service.to_read(session, decision)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.post(
@@ -70,7 +67,6 @@ async def merge(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.CHAIR))],
 ) -> JSONResponse:
     decision_data = DecisionCreate(outcome=Outcome.MERGED, merged_into_topic_id=data.into_topic_id, reason=data.reason)
@@ -82,7 +78,7 @@ async def merge(
         )
         return (201 if delivered else 202), await service.to_read(session, decision)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get("/topics/{topic_id}/decision", response_model=DecisionRead, summary="The decision on a topic")

@@ -8,12 +8,10 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
-from services.common.idempotency import Idempotency, run_idempotent
 from workflows.consultation import ConsultationWorkflow
 from workflows.lifecycle_types import InvitationAnswer, ResearchCompleted
 
-from ..base import IDEMPOTENCY_KEYS
-from ..deps import READERS, Session, temporal_or_none
+from ..deps import READERS, Session, respond, temporal_or_none
 from ..topics import service as topics
 from . import service
 from .models import ResearchReport
@@ -44,7 +42,7 @@ async def put_stage(
              responses={409: {"description": "The consultation is not in its research stage"}},
              summary="Research done (调研完成): what the draw needs")
 async def complete_research(
-    topic_id: int, data: ResearchCompletion, request: Request, session: Session, idem: Idempotency,
+    topic_id: int, data: ResearchCompletion, request: Request, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -64,7 +62,7 @@ async def complete_research(
         )
         return 201, values.model_copy(update={"stage": status.stage})
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.post("/topics/{topic_id}/invitations/{person_id}/answer", response_model=ConsultationRead,
@@ -72,7 +70,7 @@ async def complete_research(
              summary="Record an invitee's answer (接受 / 谢绝); a decline brings a replacement draw")
 async def answer_invitation(
     topic_id: int, person_id: Annotated[int, Path(ge=1)], data: InvitationAnswerIn, request: Request,
-    session: Session, idem: Idempotency, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
+    session: Session, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():
         topic = await topics.get_topic(session, topic_id)
@@ -84,4 +82,4 @@ async def answer_invitation(
         )
         return 200, await service.consultation_status(temporal, topic_id)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)

@@ -8,10 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
-from services.common.idempotency import Idempotency, run_idempotent
 
-from ..base import IDEMPOTENCY_KEYS
-from ..deps import READERS, Session, temporal_or_none
+from ..deps import READERS, Session, respond, temporal_or_none
 from . import service
 from .schemas import MeetingCreate, MeetingRead
 
@@ -25,14 +23,13 @@ async def record_meeting(
     data: MeetingCreate,
     request: Request,
     session: Session,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
         meeting = await service.record_meeting(session, await temporal_or_none(request), topic_id, data, principal)
         return 201, await service.to_read(session, meeting)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get("/topics/{topic_id}/meetings", response_model=list[MeetingRead], summary="A topic's meetings")
