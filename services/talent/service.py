@@ -37,6 +37,8 @@ def to_read(person: Person, principal: Principal) -> PersonRead:
     read = PersonRead.model_validate(person, from_attributes=True)
     if principal.role is Role.CLERK:
         read.contact = Contact(phone=person.phone, email=person.email)
+    else:
+        read.display_name = None  # need to know: names are the office's
     return read
 
 

@@ -27,16 +27,20 @@ async def record_meeting(
 ) -> JSONResponse:
     async def handler():
         meeting = await service.record_meeting(session, await temporal_or_none(request), topic_id, data, principal)
-        return 201, await service.to_read(session, meeting)
+        return 201, (await service.to_read(session, meeting)).for_role(principal.role)
 
     return await respond(handler)
 
 
 @router.get("/topics/{topic_id}/meetings", response_model=list[MeetingRead], summary="A topic's meetings")
-async def meetings_of(topic_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> list[MeetingRead]:
-    return [await service.to_read(session, m) for m in await service.meetings_of(session, topic_id)]
+async def meetings_of(
+    topic_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+) -> list[MeetingRead]:
+    return [(await service.to_read(session, m)).for_role(principal.role) for m in await service.meetings_of(session, topic_id)]
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingRead, summary="One meeting record")
-async def read_meeting(meeting_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> MeetingRead:
-    return await service.to_read(session, await service.get_meeting(session, meeting_id))
+async def read_meeting(
+    meeting_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+) -> MeetingRead:
+    return (await service.to_read(session, await service.get_meeting(session, meeting_id))).for_role(principal.role)
