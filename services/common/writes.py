@@ -35,7 +35,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .audit import HEAD_TABLE, LOG_TABLE, AuditEntry, AuditTrail
 from .auth import Principal, Role, decode_token
-from .idempotency import HEADER, TABLE_NAME, IdempotencyKeys, StoredAnswer, fingerprint, validate_key
+from .idempotency import (
+    HEADER,
+    TABLE_NAME,
+    IdempotencyKeys,
+    StoredAnswer,
+    fingerprint,
+    validate_key,
+)
 from .problems import PROBLEM_JSON, Problem, slug
 from .settings import get_settings
 
@@ -256,7 +263,7 @@ class WriteGuard:
         try:
             async with records.sessions() as session:
                 await records.audit.append(session, entry)
-        except Exception as exc:  # the effect is committed: answer, and say so in the log
+        except Exception as exc:  # noqa: BLE001 - the effect is committed: answer, and say so in the log
             log.error("audit.append_failed", action=action, outcome=answer.status, error=type(exc).__name__)
 
 

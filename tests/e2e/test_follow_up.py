@@ -137,7 +137,8 @@ def test_extension_restarts_the_ladder_and_closing_after_satisfied(stack: Stack)
     done = act(stack, cid, "completion", {"summary": "三所公办幼儿园已建成开园"}, **{"Idempotency-Key": f"done-{cid}"})
     assert done.status_code == 201
     retry = act(stack, cid, "completion", {"summary": "三所公办幼儿园已建成开园"}, **{"Idempotency-Key": f"done-{cid}"})
-    assert retry.status_code == 200 and retry.json()["id"] == done.json()["id"]
+    assert retry.status_code == 201 and retry.json()["id"] == done.json()["id"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
     assert act(stack, cid, "verification", {"means": "inspection", "passed": True}, role=Role.COMMITTEE).status_code == 201
     assert act(stack, cid, "satisfaction", {"rating": "satisfied"}, role=Role.COMMITTEE).status_code == 201
     closed = eventually(lambda: (s := commitment(stack, cid))["status"] == "closed" and s, what="closed")

@@ -179,9 +179,11 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
 
     # 9. The two-way evaluation window (双向评价), then closed.
     reach("evaluation", timeout=30)
-    for body in ({"rater_kind": "department", "aspect": "topic_precision", "score": 5},
-                 {"rater_kind": "public", "aspect": "outcome_quality", "score": 4}):
-        rated = evaluation(stack, "POST", "/ratings/consultations", Role.CLERK,
+    # rater_kind follows the rater's role (docs/security.md): the department as itself,
+    # a resident as the public.
+    for role, body in ((Role.DEPARTMENT, {"rater_kind": "department", "aspect": "topic_precision", "score": 5}),
+                       (Role.PUBLIC, {"rater_kind": "public", "aspect": "outcome_quality", "score": 4})):
+        rated = evaluation(stack, "POST", "/ratings/consultations", role,
                            json={"consultation_topic_id": tid, "organiser": "social-law-committee", "plan_year": year, **body})
         assert rated.status_code == 201, rated.text
     rated = evaluation(stack, "POST", "/ratings/departments", Role.COMMITTEE, json={

@@ -115,7 +115,11 @@ async def chain_url(request, tmp_path: Path):
         await _fresh(url)
         yield url
         return
-    from tests.stack import create_postgres_databases, drop_postgres_databases, postgres_unreachable_reason
+    from tests.stack import (
+        create_postgres_databases,
+        drop_postgres_databases,
+        postgres_unreachable_reason,
+    )
 
     if (reason := postgres_unreachable_reason()) is not None:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

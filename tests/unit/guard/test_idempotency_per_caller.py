@@ -53,7 +53,7 @@ async def test_every_write_route_of_every_service_is_idempotent_per_caller(servi
     for name, method, route in routes:
         roles = declared_roles(route.dependant)
         assert roles, f"{name} {method} {route.path} declares no roles"
-        role = sorted(roles, key=lambda r: r.value)[0]
+        role = min(roles, key=lambda r: r.value)
         path, key, body = _fill(route.path), f"k-{uuid.uuid4()}", {"probe": 1}
         caller = caller_of(principal_for(role, "first"))
         engine = create_engine(services.settings.database_url(name))
