@@ -49,6 +49,9 @@ from .settings import get_settings
 log = structlog.get_logger()
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The guard holds a write's body to fingerprint it: larger bodies are refused (413)
+# before they are read whole (the largest legitimate one: a 10 MB people import).
+MAX_BODY_BYTES = 12 * 1024 * 1024
 
 
 @dataclass
@@ -188,9 +191,9 @@ class WriteGuard:
         action = f"{scope['method']} {template}"
         caller = caller_of(principal)
 
-        body = await _read_body(receive)
         key = headers.get(HEADER.lower())
         try:
+            body = await _read_body(receive)
             if key is not None and records.keys is not None:
                 validate_key(key)
                 request_hash = fingerprint(
@@ -268,12 +271,16 @@ class WriteGuard:
 
 
 async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+    chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise Problem(413, "Content Too Large", f"A request body may have at most {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
