@@ -211,15 +211,16 @@ class WriteGuard:
             await _send_answer(send, answer)
             return
 
-        answer = await self._run(scope, body, records, caller, action, key, principal, path_params)
+        answer = await self._run(scope, receive, body, records, caller, action, key, principal, path_params)
         if key is not None and records.keys is not None:
             await records.keys.answer(caller, action, key, answer)
         await self._audit(records, principal, action, path_params, answer)
         await _send_answer(send, answer)
 
-    async def _run(self, scope: Scope, body: bytes, records: RequestRecords, caller: str, action: str,
-                   key: str | None, principal: Principal, path_params: dict[str, Any]) -> StoredAnswer:
-        """Run the route with the buffered body; hold its answer."""
+    async def _run(self, scope: Scope, receive: Receive, body: bytes, records: RequestRecords, caller: str,
+                   action: str, key: str | None, principal: Principal, path_params: dict[str, Any]) -> StoredAnswer:
+        """Run the route with the buffered body; hold its answer. After the body, the
+        route's receive is the client's again (a disconnect is seen as one)."""
         sent = False
 
         async def replay_body() -> Message:
@@ -227,7 +228,7 @@ class WriteGuard:
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.disconnect"}
+            return await receive()
 
         status, out_headers, chunks = 500, {}, []
 
