@@ -15,8 +15,8 @@ canonicalised, a multipart boundary neutralised).
 Order of operations for a request with the header:
 
 1. *reserve*: insert (caller, route, key, fingerprint) with no answer and commit, in a
-   transaction of its own, before the route runs; a concurrent twin loses on the unique
-   constraint and reads the winner's row;
+   transaction of its own, before the route runs; a key held already (or a concurrent
+   twin) fails on the unique constraint, and its row is read;
 2. a row that exists already decides: another fingerprint -> 422 problem (the key was
    reused for a different request); an answer stored -> that answer replayed, status,
    body and ``Location``, with ``Idempotent-Replayed: true``; no answer yet -> wait up to
@@ -150,17 +150,17 @@ class IdempotencyKeys:
         deadline = asyncio.get_running_loop().time() + WAIT_FOR_TWIN
         while True:
             async with self.sessions() as session:
+                try:  # the common case first: a new key, one INSERT
+                    await session.execute(insert(self.table).values(
+                        caller=caller, route=route, key=key, request_hash=request_hash, created_at=utcnow(),
+                    ))
+                    await session.commit()
+                    return None
+                except IntegrityError:
+                    await session.rollback()  # the key is held: read its row
                 row = (await session.execute(select(self.table).where(self._row(caller, route, key)))).first()
                 if row is None:
-                    try:
-                        await session.execute(insert(self.table).values(
-                            caller=caller, route=route, key=key, request_hash=request_hash, created_at=utcnow(),
-                        ))
-                        await session.commit()
-                        return None
-                    except IntegrityError:
-                        await session.rollback()  # a concurrent twin took the key: read its row
-                        continue
+                    continue  # released meanwhile: try again
                 if row.request_hash != request_hash:
                     raise Problem(
                         422, "Idempotency key reused",
