@@ -8,6 +8,8 @@ workflow are stored and left to the recovery loops, which are not run here).
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -96,8 +98,28 @@ async def start_services(urls: dict[str, str], data_dir: Path) -> AsyncIterator[
         yield Services(settings, apps, clients)
 
 
-@pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    urls = {s: f"sqlite+aiosqlite:///{tmp_path}/{s}.db" for s in SERVICE_NAMES}
-    async for running in start_services(urls, tmp_path):
-        yield running
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def services(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Services]:
+    """The three apps on SQLite files, and on fresh PostgreSQL databases (skipped where
+    PostgreSQL is unreachable, except under CI)."""
+    if request.param == "sqlite":
+        urls = {s: f"sqlite+aiosqlite:///{tmp_path}/{s}.db" for s in SERVICE_NAMES}
+        async for running in start_services(urls, tmp_path):
+            yield running
+        return
+    from tests.stack import (
+        create_postgres_databases,
+        drop_postgres_databases,
+        postgres_unreachable_reason,
+    )
+
+    if (reason := postgres_unreachable_reason()) is not None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must run the request guard on PostgreSQL: {reason}")
+        pytest.skip(reason)
+    urls = create_postgres_databases(f"xs_guard_{uuid.uuid4().hex[:8]}")
+    try:
+        async for running in start_services(urls, tmp_path):
+            yield running
+    finally:
+        drop_postgres_databases(urls)
