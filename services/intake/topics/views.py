@@ -12,6 +12,7 @@ from services.common.idempotency import Idempotency, run_idempotent
 from services.common.vocabulary import Channel, ConsultationFormat
 
 from ..base import IDEMPOTENCY_KEYS
+from ..consultation_client import PENDING
 from ..deps import READERS, Index, Session, temporal_or_none
 from . import service
 from .schemas import SplitRequest, TopicCreate, TopicPage, TopicRead
@@ -41,7 +42,7 @@ async def create_topic(
     async def handler():
         temporal = await temporal_or_none(request)
         topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
-        stage = service.Stage.SUBMITTED if topic.workflow_started_at else service.PENDING
+        stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
         return 201, await service.to_read(session, topic, stage)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
