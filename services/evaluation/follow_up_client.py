@@ -25,8 +25,14 @@ from temporalio.service import RPCError
 
 from services.common.settings import Settings
 from services.common.workflow_errors import mapped
+from workflows.attention import ResumeRequest
 from workflows.followup import FollowUpWorkflow
-from workflows.followup_types import FollowUpAction, FollowUpInput, followup_workflow_id
+from workflows.followup_types import (
+    FollowUpAction,
+    FollowUpInput,
+    FollowUpStatus,
+    followup_workflow_id,
+)
 from workflows.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
 
 from .commitments.models import Commitment
@@ -36,6 +42,7 @@ log = structlog.get_logger()
 WHAT = "follow-up"
 UPDATE_TIMEOUT = timedelta(seconds=10)
 START_TIMEOUT = timedelta(seconds=5)
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class FollowUpClient:
@@ -86,11 +93,30 @@ class FollowUpClient:
 
     async def apply_action(self, commitment_id: int, action: FollowUpAction, *, stored: bool = True) -> None:
         """Deliver a stored action as the ``apply_action`` update, id ``action-<id>``."""
-        handle = None if self.temporal is None else self.temporal.get_workflow_handle(followup_workflow_id(commitment_id))
+        handle = self._handle(commitment_id)
         await mapped(
             lambda: handle.execute_update(FollowUpWorkflow.apply_action, action, id=f"action-{action.action_id}",
                                           rpc_timeout=UPDATE_TIMEOUT),
             handle=handle, what=WHAT, stage_key=CONSULTATION_STAGE, stored=stored,
+        )
+
+    def _handle(self, commitment_id: int):
+        return None if self.temporal is None else self.temporal.get_workflow_handle(followup_workflow_id(commitment_id))
+
+    async def status(self, commitment_id: int) -> FollowUpStatus:
+        handle = self._handle(commitment_id)
+        return await mapped(
+            lambda: handle.query(FollowUpWorkflow.status, result_type=FollowUpStatus, rpc_timeout=QUERY_TIMEOUT),
+            handle=handle, what=WHAT, stage_key=CONSULTATION_STAGE, stored=False, will_be_delivered=False,
+        )
+
+    async def resume(self, commitment_id: int, episode: int) -> FollowUpStatus:
+        """Resume a follow-up that needs attention; the update id names the episode."""
+        handle = self._handle(commitment_id)
+        return await mapped(
+            lambda: handle.execute_update(FollowUpWorkflow.resume, ResumeRequest(), id=f"resume-{commitment_id}-{episode}",
+                                          result_type=FollowUpStatus, rpc_timeout=UPDATE_TIMEOUT),
+            handle=handle, what=WHAT, stage_key=CONSULTATION_STAGE, stored=False, will_be_delivered=False,
         )
 
     async def calendar_changed(self, workflow_id: str) -> None:

@@ -23,14 +23,18 @@ from temporalio.client import Client
 from services.common.auth import Principal, Role
 from services.common.db import insert_once, utcnow
 from services.common.pagination import keyset_page
-from services.common.problems import Problem
+from services.common.problems import PROBLEM_BASE, Problem
 from services.common.settings import Settings
 from services.common.workflow_errors import (
     TemporalUnavailable,
     WorkflowEnded,
     WorkflowRefused,
 )
-from workflows.followup_types import FollowUpAction, followup_workflow_id
+from workflows.followup_types import (
+    FollowUpAction,
+    FollowUpStatus,
+    followup_workflow_id,
+)
 
 from ..escalation_policy import PRODUCTION_POLICY, seconds_policy
 from ..follow_up_client import FollowUpClient
@@ -296,6 +300,17 @@ async def apply_state(session: AsyncSession, commitment: Commitment, state: Comm
     commitment.satisfaction = state.satisfaction
     await session.commit()
     return commitment
+
+
+# ---------------------------------------------------------------- needs attention
+async def resume_follow_up(temporal: Client | None, commitment: Commitment) -> FollowUpStatus:
+    """Resume a follow-up that needs attention (待处理), once per attention episode."""
+    client = FollowUpClient(temporal)
+    status = await client.status(commitment.id)
+    if status.needs_attention is None:
+        raise Problem(409, "Nothing to resume", f"The follow-up of commitment {commitment.id} does not need attention "
+                      f"(stage {status.stage}).", type_=PROBLEM_BASE + "nothing-to-resume", stage=status.stage)
+    return await client.resume(commitment.id, status.needs_attention.episode)
 
 
 # ---------------------------------------------------------------- recovery

@@ -26,6 +26,7 @@ from .schemas import (
     EscalationEventRead,
     ExtensionDecisionCreate,
     ExtensionRequestCreate,
+    FollowUpRead,
     ProgressReportCreate,
     SatisfactionCreate,
     VerificationCreate,
@@ -226,3 +227,15 @@ async def put_state(
         raise Problem(422, "Invalid request", "commitment_id: differs from the path.")
     commitment = await service.get_commitment(session, commitment_id, principal)
     return service.to_read(await service.apply_state(session, commitment, data))
+
+
+@router.post("/{commitment_id}/follow-up/resume", response_model=FollowUpRead,
+             responses={409: {"description": "Nothing needs attention, or the follow-up has ended (names the stage)"},
+                        503: {"description": "Temporal did not answer (Retry-After); nothing stored, retry"}},
+             summary="Resume a follow-up that needs attention (待处理), after fixing its cause")
+async def resume_follow_up(
+    commitment_id: int, request: Request, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
+) -> FollowUpRead:
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    return FollowUpRead.from_status(await service.resume_follow_up(await temporal_or_none(request), commitment))

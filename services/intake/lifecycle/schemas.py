@@ -50,6 +50,25 @@ class InvitationRead(BaseModel):
     answer: str
 
 
+class AttentionRead(BaseModel):
+    """待处理: the step the consultation stopped at, and why (a service's refusal, or
+    retries spent). Staff fix the cause and resume (POST .../consultation/resume)."""
+
+    step: str
+    reason: str
+    since: datetime
+    episode: int
+
+
+class ResumeIn(BaseModel):
+    """Resume a consultation that needs attention; with an amended research report when
+    the draw failed on it (its expertise checked against talent's vocabulary)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    research: ResearchCompletion | None = None
+
+
 class ConsultationRead(BaseModel):
     """Where the consultation stands, read from its workflow."""
 
@@ -61,3 +80,4 @@ class ConsultationRead(BaseModel):
     meeting_id: int | None
     commitment_ids: list[int]
     closed_commitment_ids: list[int]
+    needs_attention: AttentionRead | None = None

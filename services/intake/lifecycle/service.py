@@ -28,14 +28,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import utcnow
-from services.common.problems import Problem
+from services.common.problems import PROBLEM_BASE, Problem
 from services.common.workflow_errors import (
     TemporalUnavailable,
     WorkflowEnded,
     WorkflowRefused,
 )
 from workflows.consultation import ConsultationStatus, ConsultationWorkflow
-from workflows.lifecycle_types import InvitationAnswer, MeetingHeld, ResearchCompleted
+from workflows.lifecycle_types import (
+    InvitationAnswer,
+    MeetingHeld,
+    ResearchCompleted,
+    ResumeConsultation,
+)
 
 from ..consultation_client import ConsultationClient
 from ..meetings.models import Meeting
@@ -46,6 +51,8 @@ from .schemas import ConsultationRead, ResearchCompletion
 log = structlog.get_logger()
 
 PENDING, DELIVERED = "pending", "delivered"
+# An amended research report sent with ``resume`` (the draw failed on the first one).
+PENDING_RESUME = "pending_resume"
 
 
 async def deliver(
@@ -89,6 +96,36 @@ async def complete_research(
     return report, status
 
 
+# ------------------------------------------------------------------ needs attention
+async def resume(
+    session: AsyncSession, client: ConsultationClient, topic: Topic, research: ResearchCompletion | None,
+    recorded_by: str,
+) -> ConsultationStatus:
+    """Resume a consultation that needs attention (待处理). The update id names the
+    attention episode, so a repeated request resumes that episode once. An amended
+    research report is a record: stored first (``pending_resume``), then sent with the
+    update, redelivered by the reconciler like any other."""
+    status = await client.status(topic.id)
+    if status.needs_attention is None:
+        raise Problem(409, "Nothing to resume", f"The consultation of topic {topic.id} does not need attention "
+                      f"(stage {status.stage}).", type_=PROBLEM_BASE + "nothing-to-resume", stage=status.stage)
+    episode = status.needs_attention.episode
+    if research is None:
+        return await client.update(topic.id, ConsultationWorkflow.resume, ResumeConsultation(),
+                                   update_id=f"resume-{topic.id}-{episode}", stored=False)
+    report = ResearchReport(topic_id=topic.id, summary=research.summary, expertise=list(research.expertise),
+                            exclude_departments=list(research.exclude_departments), recorded_by=recorded_by,
+                            delivery=PENDING_RESUME)
+    session.add(report)
+    await session.commit()
+    return await deliver_amendment(session, client, report)
+
+
+async def deliver_amendment(session: AsyncSession, client: ConsultationClient, report: ResearchReport) -> ConsultationStatus:
+    return await deliver(session, client, report, ConsultationWorkflow.resume,
+                         ResumeConsultation(research=research_update(report)), update_id=f"resume-research-{report.id}")
+
+
 # ------------------------------------------------------------------ meetings
 async def hold_meeting(session: AsyncSession, client: ConsultationClient, meeting: Meeting) -> ConsultationStatus:
     """``meeting`` is committed (pending); tell the workflow."""
@@ -112,11 +149,14 @@ async def deliver_pending(session: AsyncSession, client: ConsultationClient, *, 
     settled = 0
     for model, send in ((ResearchReport, None), (Meeting, hold_meeting)):
         rows = (await session.scalars(
-            select(model).where(model.delivery == PENDING, model.created_at <= cutoff).order_by(model.id).limit(50)
+            select(model).where(model.delivery.in_((PENDING, PENDING_RESUME)), model.created_at <= cutoff)
+            .order_by(model.id).limit(50)
         )).all()
         for row in rows:
             try:
-                if send is None:
+                if row.delivery == PENDING_RESUME:
+                    await deliver_amendment(session, client, row)
+                elif send is None:
                     await deliver(session, client, row, ConsultationWorkflow.complete_research, research_update(row),
                                   update_id=f"research-{row.id}")
                 else:

@@ -23,6 +23,7 @@ from .schemas import (
     InvitationAnswerIn,
     ResearchCompletion,
     ResearchReportRead,
+    ResumeIn,
     TopicStageIn,
 )
 
@@ -72,6 +73,21 @@ async def complete_research(
         return 201, ResearchReportRead.model_validate(
             {**{c: getattr(report, c) for c in ("id", "topic_id", "summary", "expertise", "exclude_departments",
                                                 "created_at")}, "stage": status.stage})
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+
+
+@router.post("/topics/{topic_id}/consultation/resume", response_model=ConsultationRead,
+             responses={**WORKFLOW_RESPONSES, 409: {"description": "Nothing needs attention, or the consultation ended"}},
+             summary="Resume a consultation that needs attention (待处理), after fixing its cause")
+async def resume_consultation(
+    topic_id: int, data: ResumeIn, client: Client, session: Session, idem: Idempotency,
+    principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
+) -> JSONResponse:
+    async def handler():
+        topic = await topics.get_topic(session, topic_id)
+        status = await service.resume(session, client, topic, data.research, principal.subject)
+        return 200, service.to_consultation_read(status)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
