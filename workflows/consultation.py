@@ -13,7 +13,6 @@ The workflow carries ids only; titles and texts stay in intake's database.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +20,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from services.common import vocabulary
+
     from .activities import (
         ConsultationActivities,
         DrawRequest,
@@ -103,7 +104,7 @@ class Outcome:
     MERGED = "merged"
 
 
-FORMATS = ("plenary", "standing_committee", "special_topic", "sector_micro")
+FORMATS = vocabulary.FORMATS  # plenary, standing_committee, special_topic, sector_micro
 
 
 @dataclass
@@ -363,7 +364,7 @@ class ConsultationWorkflow(AttentionMixin):
     def _refused(self) -> list[Invitation]:
         return [i for i in self._invitations.values() if i.answer in ("declined", "silent")]
 
-    async def _wait_until(self, done, when: datetime, summary: str) -> bool:  # noqa: ANN001
+    async def _wait_until(self, done, when: datetime, summary: str) -> bool:
         """Wait for ``done`` until ``when``; False when the time came first."""
         if done():
             return True
@@ -371,7 +372,7 @@ class ConsultationWorkflow(AttentionMixin):
             await workflow.wait_condition(done, timeout=max((when - workflow.now()).total_seconds(), 0.001),
                                           timeout_summary=summary)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def _notice(self, kind: str, payload: dict, recipients: list[str] | None = None, *,

@@ -12,13 +12,14 @@ Top-level, not a child of ConsultationWorkflow: it outlives a consultation's his
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from services.common import vocabulary
+
     from .activities import NoticeRequest
     from .attention import Attention, AttentionMixin, ResumeRequest
     from .followup_activities import FollowUpActivities
@@ -44,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         OVERDUE,
     )
 
-RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
+RATINGS = vocabulary.RATINGS
 _ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -100,7 +101,7 @@ class FollowUpWorkflow(AttentionMixin):
                 delay = max((wake_at - workflow.now()).total_seconds(), 0)
                 try:
                     await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary=summary)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     await self._fire_due()
             else:
                 await workflow.wait_condition(lambda: self._changed)

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.common.types import UTCTimestamp
+from services.common.vocabulary import Rating  # 满意 / 基本满意 / 不满意
 
-Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]  # 满意 / 基本满意 / 不满意
 VerificationMeans = Literal[
     "inspection",  # 委员视察
     "research_supervision",  # 调研督查

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from services.common import vocabulary
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
 from services.common.vocabulary import Channel, ConsultationFormat
@@ -21,8 +22,7 @@ router = APIRouter(prefix="/topics", tags=["topics 议题"])
 
 # The stored mirror of the workflow stage: set by delivered decisions, then by the
 # workflow itself as the consultation moves on (PUT /topics/{id}/stage).
-STAGES = ("submitted", "accepted", "rejected", "merged", "research", "drawing", "inviting", "meeting",
-          "follow_up", "evaluation", "closed")
+STAGES = vocabulary.STAGES
 
 
 @router.post(

@@ -221,3 +221,20 @@ async def test_every_transport_failure_is_503_with_retry_after(error: Exception)
 def test_ended_is_a_409_problem_naming_the_stage() -> None:
     problem = WorkflowEnded("follow-up", "closed")
     assert problem.status == 409 and problem.extra == {"stage": "closed"} and "closed" in (problem.detail or "")
+
+
+async def test_unknown_expertise_is_refused_at_the_edge_before_anything_is_stored(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    """Talent's vocabulary is checked by intake: 422 naming the field and the rule, no
+    report stored, the workflow never asked (Temporal is down here: it is not reached)."""
+    topic = await new_topic(app, started=True)
+    for path in (f"/topics/{topic.id}/research-completion", f"/topics/{topic.id}/consultation/resume"):
+        body = {**RESEARCH, "expertise": ["学前教育", "炼金术"]}
+        response = await http.post(path, json=body if path.endswith("completion") else {"research": body},
+                                   headers=auth())
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        fields = {(e["field"], e["rule"]) for e in response.json()["errors"]}
+        assert any(field.endswith("expertise.1") and rule == "literal_error" for field, rule in fields), fields
+    assert await count_reports(app) == 0
