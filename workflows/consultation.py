@@ -21,6 +21,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from services.common.search_attributes import (
+        CONSULTATION_FORMAT,
+        CONSULTATION_STAGE,
+        ORGANISER,
+        PLAN_YEAR,
+        TOPIC_CHANNEL,
+    )
+
     from .activities import (
         ConsultationActivities,
         DrawRequest,
@@ -39,13 +47,6 @@ with workflow.unsafe.imports_passed_through():
         InvitationAnswer,
         MeetingHeld,
         ResearchCompleted,
-    )
-    from .search_attributes import (
-        CONSULTATION_FORMAT,
-        CONSULTATION_STAGE,
-        ORGANISER,
-        PLAN_YEAR,
-        TOPIC_CHANNEL,
     )
 
 

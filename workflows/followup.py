@@ -19,6 +19,15 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from services.common.search_attributes import (
+        CONSULTATION_STAGE,
+        DEADLINE_PROVISIONAL,
+        DEPARTMENT,
+        DUE_TIME,
+        ESCALATION_LEVEL,
+        OVERDUE,
+    )
+
     from .followup_activities import FollowUpActivities
     from .followup_types import (
         CommitmentState,
@@ -32,14 +41,6 @@ with workflow.unsafe.imports_passed_through():
         PlannedStepData,
         PlanRequest,
         ReopenRequest,
-    )
-    from .search_attributes import (
-        CONSULTATION_STAGE,
-        DEADLINE_PROVISIONAL,
-        DEPARTMENT,
-        DUE_TIME,
-        ESCALATION_LEVEL,
-        OVERDUE,
     )
 
 RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from workflows.search_attributes import cli_arguments
+from services.common.search_attributes import cli_arguments
 
 from .settings import SERVICE_NAMES, ServiceName
 

@@ -9,10 +9,10 @@ from temporalio.client import Client
 
 from services.common.auth import Principal
 from services.common.db import utcnow
+from services.common.deadlines.working_days import OfficialSchedule
 from workflows.followup import FollowUpWorkflow
 
 from ..commitments.models import OfficialScheduleRecord
-from ..working_days import OfficialSchedule
 
 log = structlog.get_logger()
 

@@ -16,20 +16,27 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from services.common.auth import Principal, Role
 from services.common.db import insert_once, utcnow
+from services.common.deadlines.escalation_policy import (
+    PRODUCTION_POLICY,
+    seconds_policy,
+)
 from services.common.pagination import keyset_page
 from services.common.problems import Problem
+from services.common.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
 from services.common.settings import Settings
 from workflows.followup import FollowUpWorkflow
 from workflows.followup_types import FollowUpAction, FollowUpInput, followup_workflow_id
-from workflows.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
 
-from ..escalation_policy import PRODUCTION_POLICY, seconds_policy
 from ..notifications.service import enqueue_notification
 from .models import Commitment, CommitmentAction, EscalationEvent
 from .schemas import (

@@ -26,9 +26,9 @@ from temporalio.service import RPCError
 
 from services.common.auth import Principal
 from services.common.problems import Problem
+from services.common.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 from services.common.settings import Settings
 from services.common.text import normalise_for_matching
-from workflows.lifecycle_types import ConsultationTiming
 from workflows.consultation import (
     ConsultationInput,
     ConsultationStatus,
@@ -36,7 +36,7 @@ from workflows.consultation import (
     Stage,
     consultation_workflow_id,
 )
-from workflows.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
+from workflows.lifecycle_types import ConsultationTiming
 
 from ..decisions.models import Decision
 from ..reference.models import Organiser, Venue
