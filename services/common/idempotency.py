@@ -22,8 +22,9 @@ Order of operations for a request with the header:
    body and ``Location``, with ``Idempotent-Replayed: true``; no answer yet -> wait up to
    ``WAIT_FOR_TWIN`` for it, then 409 with ``Retry-After`` (still running);
 3. the route runs;
-4. a 2xx answer is stored with the reservation; any other answer (refused, invalid,
-   failed) releases the key, so the corrected retry can run.
+4. a 2xx answer is stored with the reservation, and so is a 503 saying the record is
+   stored and will be delivered (``will_be_delivered: true``); any other answer
+   (refused, invalid, failed) releases the key, so the corrected retry can run.
 
 A reservation left without an answer by a crashed process is taken over after
 ``STALE_AFTER``; the retry then runs the route again. The route's own commit and the
@@ -133,6 +134,21 @@ def fingerprint(path: str, query: str, content_type: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def kept(answer: StoredAnswer) -> bool:
+    """Whether an answer is replayed to retries: a 2xx, or an answer saying the record is
+    stored and will be delivered (503 ``will_be_delivered: true``: "no need to resend"),
+    so a retry gets that answer instead of storing the record twice."""
+    if 200 <= answer.status < 300:
+        return True
+    if "json" not in answer.headers.get("content-type", ""):
+        return False
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("stored") is True and body.get("will_be_delivered") is True
+
+
 class IdempotencyKeys:
     """Reserve, answer and release keys in one service's table."""
 
@@ -184,10 +200,10 @@ class IdempotencyKeys:
             await asyncio.sleep(0.05)
 
     async def answer(self, caller: str, route: str, key: str, answer: StoredAnswer) -> None:
-        """Store a 2xx answer for replays; release the key for anything else."""
+        """Store a kept answer (:func:`kept`) for replays; release the key otherwise."""
         async with self.sessions() as session:
             where = self._row(caller, route, key) & self.table.c.status.is_(None)
-            if 200 <= answer.status < 300:
+            if kept(answer):
                 await session.execute(update(self.table).where(where).values(
                     status=answer.status, headers=json.dumps(answer.headers), body=answer.body,
                 ))

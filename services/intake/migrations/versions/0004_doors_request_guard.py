@@ -1,7 +1,7 @@
 """request guard: idempotency keys per (caller, route, key), hash-chained audit trail
 
 Revision ID: 0004_doors
-Revises: 0003
+Revises: 0004_seams
 
 The old idempotency_keys table was unique per (principal, key) and stored no route
 template; its rows are short-lived answers to replay, so it is replaced, not converted
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_doors'
-down_revision = '0003'
+down_revision = '0004_seams'
 branch_labels = None
 depends_on = None
 
