@@ -31,7 +31,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from .search_attributes import NEEDS_ATTENTION
+    from services.common.search_attributes import NEEDS_ATTENTION
 
 PATCH = "needs-attention-v1"
 REASON_MAX = 300

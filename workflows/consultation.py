@@ -21,6 +21,13 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from services.common import vocabulary
+    from services.common.search_attributes import (
+        CONSULTATION_FORMAT,
+        CONSULTATION_STAGE,
+        ORGANISER,
+        PLAN_YEAR,
+        TOPIC_CHANNEL,
+    )
 
     from .activities import (
         ConsultationActivities,
@@ -42,13 +49,6 @@ with workflow.unsafe.imports_passed_through():
         MeetingHeld,
         ResearchCompleted,
         ResumeConsultation,
-    )
-    from .search_attributes import (
-        CONSULTATION_FORMAT,
-        CONSULTATION_STAGE,
-        ORGANISER,
-        PLAN_YEAR,
-        TOPIC_CHANNEL,
     )
 
 

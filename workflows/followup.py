@@ -19,6 +19,14 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from services.common import vocabulary
+    from services.common.search_attributes import (
+        CONSULTATION_STAGE,
+        DEADLINE_PROVISIONAL,
+        DEPARTMENT,
+        DUE_TIME,
+        ESCALATION_LEVEL,
+        OVERDUE,
+    )
 
     from .activities import NoticeRequest
     from .attention import Attention, AttentionMixin, ResumeRequest
@@ -35,14 +43,6 @@ with workflow.unsafe.imports_passed_through():
         PlannedStepData,
         PlanRequest,
         ReopenRequest,
-    )
-    from .search_attributes import (
-        CONSULTATION_STAGE,
-        DEADLINE_PROVISIONAL,
-        DEPARTMENT,
-        DUE_TIME,
-        ESCALATION_LEVEL,
-        OVERDUE,
     )
 
 RATINGS = vocabulary.RATINGS

@@ -33,7 +33,7 @@ from workflows.followup_types import (
     FollowUpStatus,
     followup_workflow_id,
 )
-from workflows.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
+from services.common.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
 
 from .commitments.models import Commitment
 

@@ -43,7 +43,7 @@ from workflows.consultation import (
     consultation_workflow_id,
 )
 from workflows.lifecycle_types import ConsultationTiming
-from workflows.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
+from services.common.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 
 from .topics.models import Topic
 

@@ -64,7 +64,7 @@ from workflows.lifecycle_types import (
     ResearchCompleted,
     ResumeConsultation,
 )
-from workflows.search_attributes import NEEDS_ATTENTION
+from services.common.search_attributes import NEEDS_ATTENTION
 
 CONSULTATION_ACTIVITIES = ["record_consultation_event", "mirror_topic_stage", "send_notice", "draw_participants",
                            "draw_replacements", "hand_over_commitments"]

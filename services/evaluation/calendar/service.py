@@ -12,7 +12,7 @@ from services.common.db import utcnow
 
 from ..commitments.models import OfficialScheduleRecord
 from ..follow_up_client import FollowUpClient
-from ..working_days import OfficialSchedule
+from services.common.deadlines.working_days import OfficialSchedule
 
 log = structlog.get_logger()
 

@@ -22,6 +22,10 @@ from temporalio.client import Client
 
 from services.common.auth import Principal, Role
 from services.common.db import insert_once, utcnow
+from services.common.deadlines.escalation_policy import (
+    PRODUCTION_POLICY,
+    seconds_policy,
+)
 from services.common.pagination import keyset_page
 from services.common.problems import PROBLEM_BASE, Problem
 from services.common.settings import Settings
@@ -36,7 +40,6 @@ from workflows.followup_types import (
     followup_workflow_id,
 )
 
-from ..escalation_policy import PRODUCTION_POLICY, seconds_policy
 from ..follow_up_client import FollowUpClient
 from ..notifications.service import enqueue_notification
 from .models import Commitment, CommitmentAction, EscalationEvent

@@ -41,7 +41,7 @@ from services.intake.meetings.views import router as meetings_router
 from services.intake.topics.models import Topic
 from workflows.activities import NoticeRequest, RecordEventInput, TopicStage
 from workflows.consultation import ConsultationWorkflow, DecisionInput
-from workflows.search_attributes import CONSULTATION_STAGE
+from services.common.search_attributes import CONSULTATION_STAGE
 
 QUEUE = f"errors-{uuid.uuid4().hex[:8]}"
 SETTINGS = Settings(jwt_secret="k" * 40, temporal_task_queue=QUEUE)
