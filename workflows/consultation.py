@@ -375,10 +375,9 @@ class ConsultationWorkflow(AttentionMixin):
         except TimeoutError:
             return False
 
-    async def _notice(self, kind: str, payload: dict, recipients: list[str] | None = None, *,
-                      key: str | None = None) -> None:
+    async def _notice(self, kind: str, payload: dict, recipients: list[str] | None = None) -> None:
         request = NoticeRequest(
-            idempotency_key=f"topic-{self._topic_id}-{key or kind}",
+            idempotency_key=f"topic-{self._topic_id}-{kind}",
             kind=kind,
             recipients=recipients or [f"submitters:topic-{self._topic_id}"],
             payload={"topic_id": self._topic_id, **payload},

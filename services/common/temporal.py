@@ -10,8 +10,8 @@ import asyncio
 
 from temporalio.client import Client
 
-from .problems import Problem
 from .settings import Settings
+from .workflow_errors import TemporalUnavailable
 
 
 class TemporalConnection:
@@ -28,11 +28,10 @@ class TemporalConnection:
                 try:
                     self._client = await connect(self._settings)
                 except Exception as exc:  # connection refused, DNS, TLS...
-                    raise Problem(
-                        503,
-                        "Temporal unavailable",
-                        f"Cannot reach Temporal at {self._settings.temporal_address}; retry shortly.",
-                    ) from exc
+                    # The one 503 of services/common/workflow_errors.py: Retry-After, and
+                    # nothing stored (callers that store first catch it and say so).
+                    raise TemporalUnavailable(f"Temporal server at {self._settings.temporal_address}",
+                                              stored=False) from exc
         return self._client
 
     async def check(self) -> None:

@@ -40,13 +40,13 @@ async def consultation_client(request: Request) -> ConsultationClient:
     return ConsultationClient(await temporal_or_none(request), request.app.state.settings)
 
 
-Client = Annotated[ConsultationClient, Depends(consultation_client)]
+Consultation = Annotated[ConsultationClient, Depends(consultation_client)]
 
 
 @router.get("/topics/{topic_id}/consultation", response_model=ConsultationRead,
             summary="Where the consultation stands: stage, panel, invitations, commitments")
 async def read_consultation(
-    topic_id: int, client: Client, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
+    topic_id: int, client: Consultation, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
 ) -> ConsultationRead:
     await topics.get_topic(session, topic_id)
     return await service.consultation_status(client, topic_id)
@@ -64,7 +64,7 @@ async def put_stage(
 @router.post("/topics/{topic_id}/research-completion", status_code=201, response_model=ResearchReportRead,
              responses=WORKFLOW_RESPONSES, summary="Research done (调研完成): what the draw needs")
 async def complete_research(
-    topic_id: int, data: ResearchCompletion, client: Client, session: Session, idem: Idempotency,
+    topic_id: int, data: ResearchCompletion, client: Consultation, session: Session, idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -81,7 +81,7 @@ async def complete_research(
              responses={**WORKFLOW_RESPONSES, 409: {"description": "Nothing needs attention, or the consultation ended"}},
              summary="Resume a consultation that needs attention (待处理), after fixing its cause")
 async def resume_consultation(
-    topic_id: int, data: ResumeIn, client: Client, session: Session, idem: Idempotency,
+    topic_id: int, data: ResumeIn, client: Consultation, session: Session, idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -96,7 +96,7 @@ async def resume_consultation(
              responses=WORKFLOW_RESPONSES,
              summary="Record an invitee's answer (接受 / 谢绝); a decline brings a replacement draw")
 async def answer_invitation(
-    topic_id: int, person_id: Annotated[int, Path(ge=1)], data: InvitationAnswerIn, client: Client,
+    topic_id: int, person_id: Annotated[int, Path(ge=1)], data: InvitationAnswerIn, client: Consultation,
     session: Session, idem: Idempotency, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():

@@ -12,7 +12,7 @@ from services.common.idempotency import Idempotency, run_idempotent
 
 from ..base import IDEMPOTENCY_KEYS
 from ..deps import READERS, Session
-from ..lifecycle.views import WORKFLOW_RESPONSES, Client
+from ..lifecycle.views import WORKFLOW_RESPONSES, Consultation
 from . import service
 from .schemas import MeetingCreate, MeetingRead
 
@@ -24,7 +24,7 @@ router = APIRouter(tags=["meetings 协商议事会"])
 async def record_meeting(
     topic_id: int,
     data: MeetingCreate,
-    client: Client,
+    client: Consultation,
     session: Session,
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
