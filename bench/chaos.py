@@ -83,6 +83,9 @@ EXPERTISE = "学前教育"
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "建国秀英志强丽华明军海燕文静晓东春梅红霞德明玉兰国庆桂芳"
 T0 = time.monotonic()
+# Set when the drive is over (done, budget spent, or interrupted): every driving thread
+# gives up at its next request or poll, so the bench ends when it says it does.
+STOP = threading.Event()
 
 
 def say(message: str) -> None:
@@ -92,6 +95,10 @@ def say(message: str) -> None:
 # ------------------------------------------------------------------------------ HTTP
 class DriveError(Exception):
     """A request refused for a reason no retry can fix (a business error)."""
+
+
+class StillFailing(DriveError):
+    """Transient failures (crashes, restarts) outlasted the call's patience."""
 
 
 class Http:
@@ -139,6 +146,8 @@ class Http:
             headers["Idempotency-Key"] = key
         deadline = time.monotonic() + patience
         while True:
+            if STOP.is_set():
+                raise DriveError("the drive is over")
             replicas = self.urls[service]
             url = replicas[next(self.turn) % len(replicas)] + path
             try:
@@ -155,7 +164,7 @@ class Http:
             with self.lock:
                 self.retries[f"{service} {reason}"] += 1
             if time.monotonic() > deadline:
-                raise DriveError(f"{method} {service}{path}: still failing ({reason}) after {patience:.0f}s")
+                raise StillFailing(f"{method} {service}{path}: still failing ({reason}) after {patience:.0f}s")
             time.sleep(0.5)
 
 
@@ -214,12 +223,14 @@ class Driver:
         deadline = time.monotonic() + timeout
         next_act = time.monotonic()
         while True:
+            if STOP.is_set():
+                raise DriveError("the drive is over")
             c = self.consultation(tid)
             self.progress.stages[plan.index] = c["stage"]
             if done(c):
                 return c
-            if c["stage"] in ("failed", "needs_attention"):
-                raise DriveError(f"consultation {tid} is {c['stage']} while waiting for {what}: {c}")
+            if c.get("needs_attention"):
+                raise DriveError(f"consultation {tid} needs attention while waiting for {what}: {c['needs_attention']}")
             if act is not None and time.monotonic() >= next_act:
                 act(c)
                 next_act = time.monotonic() + act_every
@@ -246,8 +257,12 @@ class Driver:
 
         def tolerant(*args: Any, **kwargs: Any) -> None:
             # The effect is checked by observation: a 409 (already done, or not yet
-            # possible) is no error here.
-            http.call(*args, accept=(409,), patience=60, **kwargs)
+            # possible) is no error here, and a call that kept failing is simply made
+            # again at the next turn of `observe`.
+            try:
+                http.call(*args, accept=(409,), patience=60, **kwargs)
+            except StillFailing as exc:
+                say(f"consultation #{i}: {exc}; observing, will ask again")
 
         self.observe(plan, tid, lambda c: c["stage"] != "submitted", "accepted", 240, act=lambda c: tolerant(
             "intake", "POST", f"/topics/{tid}/decision", Role.CHAIR, json_body={
@@ -312,6 +327,8 @@ class Driver:
         self.progress.targets[cid] = target
         deadline = time.monotonic() + 300
         while commitment["escalation_level"] < target:
+            if commitment.get("needs_attention"):
+                raise DriveError(f"commitment {cid} needs attention: {commitment['needs_attention']}")
             if time.monotonic() > deadline:
                 raise DriveError(f"commitment {cid}: level {target} not reached")
             time.sleep(0.5)
@@ -367,10 +384,10 @@ class Chaos(threading.Thread):
         while not self.stopping.wait(self.rng.uniform(0.3 * self.mean, 1.7 * self.mean)):
             name = first.pop(0) if first else self.rng.choice(self.names)
             process = self.stack.process(name)
-            if process.restart_at is not None or not process.alive():
+            if process.restart_at is not None or not process.alive() or time.monotonic() - process.started_at < 15:
                 if self.kills[name] == 0 and name not in first:
                     first.append(name)  # its first kill comes later
-                continue  # still down from the last kill
+                continue  # down, or restarted less than 15 s ago: another moment
             try:
                 os.kill(process.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -432,6 +449,8 @@ def database_counts(urls: dict[str, str]) -> dict[str, Any]:
 
 
 def workflow_statuses(address: str, task_queue: str) -> dict[str, dict[str, int]]:
+    """Per workflow type, how many runs ended in each status; NEEDS_ATTENTION counts the
+    runs that ever raised the NeedsAttention search attribute and still carry it."""
     from temporalio.client import Client
 
     async def read() -> dict[str, dict[str, int]]:
@@ -440,6 +459,11 @@ def workflow_statuses(address: str, task_queue: str) -> dict[str, dict[str, int]
         async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'"):
             status = wf.status.name if wf.status is not None else "UNKNOWN"
             out.setdefault(wf.workflow_type, Counter())[status] += 1
+        try:
+            async for wf in client.list_workflows(f"TaskQueue = '{task_queue}' AND NeedsAttention IS NOT NULL"):
+                out.setdefault(wf.workflow_type, Counter())["NEEDS_ATTENTION"] += 1
+        except Exception:  # noqa: BLE001, S110 - a server without the attribute: none can need attention
+            pass
         return {k: dict(v) for k, v in out.items()}
 
     return asyncio.run(read())
@@ -537,6 +561,7 @@ def main() -> int:
                 say(f"stages {dict(sorted(stages.items()))}; errors {len(progress.errors)}; kills {kills}")
             time.sleep(1)
         drive_seconds = time.monotonic() - drive_started
+        STOP.set()
         if chaos:
             chaos.stop()
         executor.shutdown(wait=False, cancel_futures=True)
@@ -603,10 +628,11 @@ def main() -> int:
             "restarts": {p.name: p.restarts for p in stack.processes},
             "client_retries": dict(sorted(http.retries.items())),
         }
-    except Exception as exc:  # noqa: BLE001 - the report says what broke
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the report says what broke
         say(f"failed: {type(exc).__name__}: {exc}")
         report = {"result": "FAIL", "error": f"{type(exc).__name__}: {exc}", **report}
     finally:
+        STOP.set()
         if chaos and chaos.is_alive():
             chaos.stop()
         stack.stop(timeout=10)
@@ -629,4 +655,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    # No interpreter finalisation: the Temporal client's native side can crash in it
+    # (temporalio/sdk-python#300), and driving threads have been told to stop already.
+    os._exit(code)
