@@ -139,7 +139,7 @@ class Http:
         params: dict[str, Any] | None = None,
         key: str | None = None,
         accept: tuple[int, ...] = (),
-        patience: float = 240,
+        patience: float = 480,
     ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.token(role, department)}"}
         if key:
@@ -204,6 +204,12 @@ class Progress:
     targets: dict[int, int] = field(default_factory=dict)
 
 
+# How long one step may take before its consultation is reported stuck. Generous: a worker
+# killed during an activity costs that activity its 60 s start-to-close timeout, and
+# retries back off to 30 s, so under a kill every few seconds one step can take minutes.
+STEP = 480
+
+
 class Driver:
     def __init__(self, http: Http, run: str, year: int, progress: Progress, day_seconds: float) -> None:
         self.http = http
@@ -264,21 +270,21 @@ class Driver:
             except StillFailing as exc:
                 say(f"consultation #{i}: {exc}; observing, will ask again")
 
-        self.observe(plan, tid, lambda c: c["stage"] != "submitted", "accepted", 240, act=lambda c: tolerant(
+        self.observe(plan, tid, lambda c: c["stage"] != "submitted", "accepted", STEP, act=lambda c: tolerant(
             "intake", "POST", f"/topics/{tid}/decision", Role.CHAIR, json_body={
                 "outcome": "accepted", "format": plan.format, "organiser": "social-law-committee",
                 "plan_year": self.year, "venue": "cppcc-hall", "planned_month": 6}))
-        self.observe(plan, tid, lambda c: c["stage"] == "research", "research", 240)
-        self.observe(plan, tid, lambda c: c["stage"] not in ("accepted", "research"), "research done", 240,
+        self.observe(plan, tid, lambda c: c["stage"] == "research", "research", STEP)
+        self.observe(plan, tid, lambda c: c["stage"] not in ("accepted", "research"), "research done", STEP,
                      act=lambda c: tolerant("intake", "POST", f"/topics/{tid}/research-completion", Role.CLERK,
                                             json_body={"summary": "毛入园率85%，普惠性幼儿园学位占50%。",
                                                        "expertise": [EXPERTISE], "exclude_departments": []}))
-        c = self.observe(plan, tid, lambda c: c["stage"] == "inviting" and c["invitations"], "inviting", 240)
+        c = self.observe(plan, tid, lambda c: c["stage"] == "inviting" and c["invitations"], "inviting", STEP)
         if plan.declines:
             talents = sorted(inv["person_id"] for inv in c["invitations"] if inv["round"] == 0)
             decliner = self._first_talent(talents)
             self.observe(plan, tid, lambda c: any(inv["round"] == 1 for inv in c["invitations"]), "replacement",
-                         240, act=lambda c: tolerant("intake", "POST", f"/topics/{tid}/invitations/{decliner}/answer",
+                         STEP, act=lambda c: tolerant("intake", "POST", f"/topics/{tid}/invitations/{decliner}/answer",
                                                      Role.CLERK, json_body={"accepted": False}))
 
         def accept_pending(c: dict) -> None:
@@ -287,7 +293,7 @@ class Driver:
                     tolerant("intake", "POST", f"/topics/{tid}/invitations/{inv['person_id']}/answer", Role.CLERK,
                              json_body={"accepted": True})
 
-        self.observe(plan, tid, lambda c: c["stage"] not in ("drawing", "inviting"), "all accepted", 240,
+        self.observe(plan, tid, lambda c: c["stage"] not in ("drawing", "inviting"), "all accepted", STEP,
                      act=accept_pending, act_every=5)
         due = (date.today() + timedelta(days=5)).isoformat()
         meeting = {
@@ -298,7 +304,7 @@ class Driver:
                             for j, (d, _) in enumerate(plan.commitments)],
         }
         c = self.observe(plan, tid, lambda c: c["stage"] not in ("meeting",) and
-                         len(c.get("commitment_ids") or []) == len(plan.commitments), "meeting and hand-over", 300,
+                         len(c.get("commitment_ids") or []) == len(plan.commitments), "meeting and hand-over", STEP,
                          act=lambda c: c["stage"] == "meeting" and tolerant(
                              "intake", "POST", f"/topics/{tid}/meetings", Role.CLERK, json_body=meeting),
                          act_every=30)
@@ -306,11 +312,11 @@ class Driver:
         self.progress.commitment_ids[i] = cids
         for cid in cids:
             self._follow_up(plan, cid)
-        self.observe(plan, tid, lambda c: c["stage"] in ("evaluation", "closed"), "evaluation", 300)
+        self.observe(plan, tid, lambda c: c["stage"] in ("evaluation", "closed"), "evaluation", STEP)
         http.call("evaluation", "POST", "/ratings/consultations", Role.CLERK, key=f"{self.run}-rating-{i}", json_body={
             "consultation_topic_id": tid, "organiser": "social-law-committee", "plan_year": self.year,
             "rater_kind": "public", "aspect": "outcome_quality", "score": 4})
-        self.observe(plan, tid, lambda c: c["stage"] == "closed", "closed", 300)
+        self.observe(plan, tid, lambda c: c["stage"] == "closed", "closed", STEP)
 
     def _first_talent(self, person_ids: list[int]) -> int:
         for pid in person_ids:
@@ -325,7 +331,7 @@ class Driver:
         department = commitment["department"]
         target = dict(plan.commitments)[department]  # one commitment per department and consultation
         self.progress.targets[cid] = target
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + STEP
         while commitment["escalation_level"] < target:
             if commitment.get("needs_attention"):
                 raise DriveError(f"commitment {cid} needs attention: {commitment['needs_attention']}")
@@ -568,9 +574,9 @@ def main() -> int:
         say(f"drive over after {drive_seconds:.0f}s; letting the stack settle")
 
         # The outbox drains and the last kills are repaired before counting.
-        stack.wait_ready(timeout=120,
+        stack.wait_ready(timeout=60,
                          urls={f"{n}-{k + 1}": u for n in SERVICE_NAMES for k, u in enumerate(replica_urls[n])})
-        settle_deadline = time.monotonic() + 90
+        settle_deadline = time.monotonic() + 60
         while True:
             counts = database_counts(db_urls)
             pending = {k: v for k, v in counts["notification_status"].items() if k != "delivered"}
@@ -597,6 +603,9 @@ def main() -> int:
             "commitments_as_planned": counts["commitments"] == expected_commitments,
             "one_meeting_per_consultation": counts["meetings"] == len(plan_list),
             "no_duplicate_escalation": counts["duplicate_escalations"] == 0,
+            "one_notice_per_escalation": all(
+                counts["notifications_per_kind"].get(f"escalation.{step}", 0) == n
+                for step, n in counts["escalations_per_step"].items()),
             "every_notification_delivered": set(counts["notification_status"]) <= {"delivered"},
             "webhook_got_each_notification": sorted(set(received)) == counts["notification_event_ids"],
         }
