@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     talent_database_url: str = "sqlite+aiosqlite:///.data/talent.db"
     evaluation_database_url: str = "sqlite+aiosqlite:///.data/evaluation.db"
 
+    # Base URL of each service; several replicas as a comma-separated list, which the
+    # worker's ServiceClient uses round-robin with failover (service_urls).
     intake_url: str = "http://127.0.0.1:8001"
     talent_url: str = "http://127.0.0.1:8002"
     evaluation_url: str = "http://127.0.0.1:8003"
@@ -80,8 +82,16 @@ class Settings(BaseSettings):
     def database_url(self, service: ServiceName) -> str:
         return getattr(self, f"{service}_database_url")
 
+    def service_urls(self, service: ServiceName) -> list[str]:
+        """Every replica's base URL, in the order configured."""
+        urls = [u.strip().rstrip("/") for u in getattr(self, f"{service}_url").split(",") if u.strip()]
+        if not urls:
+            raise ValueError(f"XIESHANG_{service.upper()}_URL is empty")
+        return urls
+
     def service_url(self, service: ServiceName) -> str:
-        return getattr(self, f"{service}_url")
+        """The first (or only) replica's base URL."""
+        return self.service_urls(service)[0]
 
 
 @lru_cache
