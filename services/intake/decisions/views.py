@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
+from services.common.types import DbId
 
 from ..base import IDEMPOTENCY_KEYS
 from ..deps import READERS, Index, Session
@@ -40,7 +41,7 @@ YearPath = Annotated[int, Path(ge=2000, le=2100)]
     summary="The chair's decision: accept into a year's plan, reject with a reason, or merge",
 )
 async def decide(
-    topic_id: int,
+    topic_id: DbId,
     data: DecisionCreate,
     request: Request,
     session: Session,
@@ -65,7 +66,7 @@ async def decide(
     summary="Merge a topic into another by hand (staff): its supporters join the target",
 )
 async def merge(
-    topic_id: int,
+    topic_id: DbId,
     data: MergeCreate,
     request: Request,
     session: Session,
@@ -87,7 +88,7 @@ async def merge(
 
 @router.get("/topics/{topic_id}/decision", response_model=DecisionRead, summary="The decision on a topic")
 async def read_decision(
-    topic_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
+    topic_id: DbId, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
 ) -> DecisionRead:
     return await service.to_read(session, await service.get_decision(session, topic_id))
 
@@ -104,7 +105,7 @@ async def read_plan(year: YearPath, session: Session, _: Annotated[Principal, De
 )
 async def edit_plan_entry(
     year: YearPath,
-    topic_id: int,
+    topic_id: DbId,
     data: PlanEntryUpdate,
     request: Request,
     session: Session,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
+from services.common.types import DbId
 from workflows.consultation import ConsultationWorkflow
 from workflows.lifecycle_types import InvitationAnswer, ResearchCompleted
 
@@ -17,7 +18,13 @@ from ..deps import READERS, Session, temporal_or_none
 from ..topics import service as topics
 from . import service
 from .models import ResearchReport
-from .schemas import ConsultationRead, InvitationAnswerIn, ResearchCompletion, ResearchReportRead, TopicStageIn
+from .schemas import (
+    ConsultationRead,
+    InvitationAnswerIn,
+    ResearchCompletion,
+    ResearchReportRead,
+    TopicStageIn,
+)
 
 router = APIRouter(tags=["consultation lifecycle 协商流程"])
 
@@ -25,7 +32,7 @@ router = APIRouter(tags=["consultation lifecycle 协商流程"])
 @router.get("/topics/{topic_id}/consultation", response_model=ConsultationRead,
             summary="Where the consultation stands: stage, panel, invitations, commitments")
 async def read_consultation(
-    topic_id: int, request: Request, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
+    topic_id: DbId, request: Request, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
 ) -> ConsultationRead:
     await topics.get_topic(session, topic_id)
     return await service.consultation_status(await temporal_or_none(request), topic_id)
@@ -34,7 +41,7 @@ async def read_consultation(
 @router.put("/topics/{topic_id}/stage", status_code=204,
             summary="The consultation workflow reports its stage (service): the copy listings filter on")
 async def put_stage(
-    topic_id: int, data: TopicStageIn, session: Session, _: Annotated[Principal, Depends(allow(Role.SERVICE))]
+    topic_id: DbId, data: TopicStageIn, session: Session, _: Annotated[Principal, Depends(allow(Role.SERVICE))]
 ) -> Response:
     await service.mirror_stage(session, await topics.get_topic(session, topic_id), data.stage)
     return Response(status_code=204)
@@ -44,7 +51,7 @@ async def put_stage(
              responses={409: {"description": "The consultation is not in its research stage"}},
              summary="Research done (调研完成): what the draw needs")
 async def complete_research(
-    topic_id: int, data: ResearchCompletion, request: Request, session: Session, idem: Idempotency,
+    topic_id: DbId, data: ResearchCompletion, request: Request, session: Session, idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -71,7 +78,7 @@ async def complete_research(
              responses={409: {"description": "Not invited, answered already, or not inviting now"}},
              summary="Record an invitee's answer (接受 / 谢绝); a decline brings a replacement draw")
 async def answer_invitation(
-    topic_id: int, person_id: Annotated[int, Path(ge=1)], data: InvitationAnswerIn, request: Request,
+    topic_id: DbId, person_id: DbId, data: InvitationAnswerIn, request: Request,
     session: Session, idem: Idempotency, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():
