@@ -63,6 +63,7 @@ DESCRIPTIONS = {
     "404": "No such record",
     "409": "Conflicts with the record's or the workflow's state",
     "413": "The body is too large",
+    "415": "A file of a kind this route does not read",
     "422": "Invalid input: each failed field and rule in `errors`",
     "429": "Too many requests; see Retry-After",
     "500": "Unexpected error; quote `request_id` to the operators",
@@ -119,8 +120,18 @@ def declare_problems(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any
                 statuses.add("404")
             if method in _UNSAFE:
                 statuses.add("409")
-            if "requestBody" in operation:
+            body_types = set(operation.get("requestBody", {}).get("content", {}))
+            if body_types:
                 statuses |= {"400", "413"}  # 400: a body that cannot be decoded at all
+            if body_types - {"application/json"}:
+                statuses.add("415")  # a file of a kind the route does not read
+            responses = operation.setdefault("responses", {})
+            if "201" in responses and "200" not in responses and any(
+                p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key"
+                for p in operation.get("parameters", [])
+            ):
+                # A repeated Idempotency-Key answers the first answer again, with 200.
+                responses["200"] = {**responses["201"], "description": "Repeated request: the first answer"}
             statuses.add("422")  # any request: a NUL in its path or query is refused
             responses = operation.setdefault("responses", {})
             statuses |= {code for code in responses if code.isdigit() and int(code) >= 400}

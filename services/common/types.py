@@ -10,6 +10,7 @@ not hold, at the edge, as a 422 naming the field and the rule (docs/errors.md):
 * ``Count`` — a non-negative counter stored in an INTEGER column: 0..2^31-1.
 * ``UTCTimestamp`` — any offset accepted, kept in UTC, within the supported range
   (years 1970..2200): converting an extreme value to UTC cannot overflow.
+* ``Day`` — a calendar date written as ISO text, within the same range.
 * ``DueTimestamp`` / ``DueDate`` — a deadline: at most ten years ahead, so the
   working-day arithmetic and the follow-up timers that follow from it stay in range.
 * ``BoundedJson`` — a free JSON object (an event's detail, a notification's payload):
@@ -27,7 +28,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from annotated_types import Interval
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 MAX_DB_ID = 2**31 - 1
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -39,6 +40,14 @@ JSON_MAX_BYTES = 16 * 1024
 DbId = Annotated[int, Interval(ge=1, le=MAX_DB_ID)]
 Cursor = Annotated[int, Interval(ge=0, le=MAX_DB_ID)]
 Count = Annotated[int, Interval(ge=0, le=MAX_DB_ID)]
+
+
+def _written_as_text(value: Any) -> Any:
+    # The schema says "a string in ISO 8601"; Pydantic would also read 0 as 1970-01-01
+    # (a Unix time), which no client means.
+    if isinstance(value, (int, float)):
+        raise ValueError("write a date or time as ISO 8601 text, e.g. 2026-03-01 or 2026-03-01T09:00:00+08:00")
+    return value
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -59,8 +68,8 @@ def _within_horizon(value: datetime) -> datetime:
 
 # Accepts any offset (clients in Asia/Shanghai send +08:00) and keeps UTC, so what is
 # answered now equals what is read back later.
-UTCTimestamp = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-DueTimestamp = Annotated[AwareDatetime, AfterValidator(_to_utc), AfterValidator(_within_horizon)]
+UTCTimestamp = Annotated[AwareDatetime, BeforeValidator(_written_as_text), AfterValidator(_to_utc)]
+DueTimestamp = Annotated[UTCTimestamp, AfterValidator(_within_horizon)]
 
 
 def _due_date_in_range(value: date) -> date:
@@ -72,7 +81,14 @@ def _due_date_in_range(value: date) -> date:
     return value
 
 
-DueDate = Annotated[date, AfterValidator(_due_date_in_range)]
+def _day_in_range(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_written_as_text), AfterValidator(_day_in_range)]
+DueDate = Annotated[Day, AfterValidator(_due_date_in_range)]
 
 
 def json_depth(value: Any) -> int:

@@ -30,10 +30,11 @@ async def send_update(
     session: AsyncSession, temporal: Client | None, topic: Topic, update: Any, arg: Any, *, update_id: str
 ) -> ConsultationStatus:
     """Deliver a staff action; commit the session only if the workflow accepts it."""
+    topic_id = topic.id  # read before any rollback expires the row
     if temporal is None:
         await session.rollback()
         raise Problem(503, "Temporal unavailable", "The consultation cannot be reached; retry shortly.")
-    handle = temporal.get_workflow_handle(consultation_workflow_id(topic.id))
+    handle = temporal.get_workflow_handle(consultation_workflow_id(topic_id))
     try:
         status = await handle.execute_update(
             update, arg, id=update_id, result_type=ConsultationStatus, rpc_timeout=UPDATE_TIMEOUT
@@ -44,7 +45,7 @@ async def send_update(
         raise Problem(409, "Action refused", f"The consultation refused it: {message}.") from exc
     except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         await session.rollback()
-        log.warning("consultation.update_failed", topic_id=topic.id, error=type(exc).__name__)
+        log.warning("consultation.update_failed", topic_id=topic_id, error=type(exc).__name__)
         raise Problem(503, "Temporal unavailable", "The consultation did not answer; retry shortly.") from exc
     # The stored stage is the workflow's to set (mirror_topic_stage): set here as well,
     # a slow commit could overwrite a later stage with this one.
