@@ -115,7 +115,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
         from .openapi import api_routes  # late: openapi imports this module
 
-        table = [(compile_path(r.path_format)[0], r.methods) for r in api_routes(list(request.app.routes))]
+        table = [(compile_path(r.path)[0], r.methods) for r in api_routes(list(request.app.routes))]
         request.app.state.allowed_methods_table = table
     methods: set[str] = set()
     for regex, route_methods in table:

@@ -117,6 +117,7 @@ def _problem(status: int, title: str, detail: str, instance: str, request_id: st
         "status": status,
         "instance": instance,
         "detail": detail,
+        "request_id": request_id,
         **extra,
     }
     raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -210,7 +211,7 @@ class RequestGuard:
                 raw, headers = _problem(
                     500, "Internal Server Error",
                     f"An unexpected error occurred; quote request id {request_id} to the operators.",
-                    instance, request_id, request_id=request_id,
+                    instance, request_id,
                 )
                 await answer(500, raw, headers)
         finally:

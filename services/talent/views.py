@@ -89,17 +89,17 @@ async def import_people(
     return result
 
 
-@router.get("/{person_id}", response_model=PersonRead, summary="One person (contact details for clerks only)")
+@router.get("/{person_id:int}", response_model=PersonRead, summary="One person (contact details for clerks only)")
 async def read_person(person_id: DbId, session: Session, principal: Reader) -> PersonRead:
     return service.to_read(await service.get_person(session, person_id), principal)
 
 
-@router.patch("/{person_id}", response_model=PersonRead, summary="Change some fields of a person (clerk)")
+@router.patch("/{person_id:int}", response_model=PersonRead, summary="Change some fields of a person (clerk)")
 async def update_person(person_id: DbId, data: PersonUpdate, session: Session, principal: Clerk) -> PersonRead:
     return service.to_read(await service.update_person(session, person_id, data), principal)
 
 
-@router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT,
+@router.delete("/{person_id:int}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Erase a person (clerk); past draw records keep the id and categorical values only")
 async def delete_person(person_id: DbId, session: Session, _: Clerk) -> Response:
     await service.delete_person(session, person_id)
