@@ -3,9 +3,11 @@ on PostgreSQL: every operation, called with a role that may call it, with a fixe
 and example budget; no server error, responses conforming to the document (status
 codes, content types, schemas, headers), authentication enforced.
 
-The run is schemathesis's own CLI (examples, coverage and fuzzing phases) in one
-process per service, the three side by side, with tests/schemathesis_auth.py as its
-hooks: the same command reproduces a failure by hand (printed on failure).
+The run is schemathesis's own CLI (coverage and fuzzing phases; the documents hold no
+examples) in one process per service, the three side by side, with
+tests/schemathesis_auth.py as its hooks: the same command reproduces a failure by hand
+(printed on failure). The coverage phase (boundaries, wrong types, NUL, unexpected
+methods: ~1,300-1,800 cases per service) does not depend on EXAMPLES; fuzzing does.
 
 Two checks are left out, on purpose (docs/errors.md):
 
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261130
-EXAMPLES = 5
+EXAMPLES = 3
 EXCLUDED_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
 SERVICES = ("intake", "talent", "evaluation")
 
@@ -42,7 +44,7 @@ def command(url: str) -> list[str]:
     return [
         str(cli), "run", f"{url}/openapi.json",
         "--checks", "all", "--exclude-checks", ",".join(EXCLUDED_CHECKS),
-        "--phases", "examples,coverage,fuzzing",
+        "--phases", "coverage,fuzzing",
         "--max-examples", str(EXAMPLES), "--seed", str(SEED),
         "--generation-database", "none",
         "--workers", "1", "--no-color", "--request-timeout", "30",
