@@ -9,6 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -63,6 +64,10 @@ def problem_response(
     }
     if detail:
         body["detail"] = detail
+    # Bound by services.common.request_guard for the whole request: the id a caller
+    # quotes to find the request's log lines.
+    if request_id := structlog.contextvars.get_contextvars().get("request_id"):
+        body["request_id"] = request_id
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 

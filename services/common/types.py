@@ -24,15 +24,15 @@ of every request by :mod:`services.common.request_guard`, so they need no type h
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from annotated_types import Interval
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 MAX_DB_ID = 2**31 - 1
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 DUE_HORIZON = timedelta(days=3653)  # ten years
 JSON_MAX_DEPTH = 8
 JSON_MAX_BYTES = 16 * 1024
@@ -46,7 +46,9 @@ def _written_as_text(value: Any) -> Any:
     # The schema says "a string in ISO 8601"; Pydantic would also read 0 as 1970-01-01
     # (a Unix time), which no client means.
     if isinstance(value, (int, float)):
-        raise ValueError("write a date or time as ISO 8601 text, e.g. 2026-03-01 or 2026-03-01T09:00:00+08:00")
+        raise ValueError(  # noqa: TRY004 - Pydantic turns ValueError, not TypeError, into a 422
+            "write a date or time as ISO 8601 text, e.g. 2026-03-01 or 2026-03-01T09:00:00+08:00"
+        )
     return value
 
 
@@ -56,11 +58,11 @@ def _to_utc(value: datetime) -> datetime:
     wall = value.replace(tzinfo=None)
     if not (EARLIEST.replace(tzinfo=None) + timedelta(days=1) <= wall <= LATEST.replace(tzinfo=None) - timedelta(days=1)):
         raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _within_horizon(value: datetime) -> datetime:
-    latest = datetime.now(timezone.utc) + DUE_HORIZON
+    latest = datetime.now(UTC) + DUE_HORIZON
     if value > latest:
         raise ValueError(f"a due date lies at most ten years ahead (before {latest:%Y-%m-%d})")
     return value
@@ -73,7 +75,7 @@ DueTimestamp = Annotated[UTCTimestamp, AfterValidator(_within_horizon)]
 
 
 def _due_date_in_range(value: date) -> date:
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     if value < EARLIEST.date():
         raise ValueError(f"must lie after {EARLIEST:%Y-%m-%d}")
     if value > today + DUE_HORIZON:
