@@ -41,6 +41,8 @@ IdempotencyKey = Annotated[
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE, Role.DEPARTMENT)
 ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Repeated Idempotency-Key: the first answer"},
+    202: {"description": "Stored; its workflow did not answer in time, delivered when Temporal is back",
+          "model": ActionRead},
     409: {"description": "The action does not fit the commitment's stage (refused by its workflow)"},
 }
 
