@@ -126,4 +126,5 @@ def allow(*roles: Role):
             raise Problem(403, "Forbidden", f"Role '{principal.role.value}' may not do this; allowed: {names}.")
         return principal
 
+    check.roles = tuple(sorted(allowed, key=lambda r: r.value))  # type: ignore[attr-defined]  # read by services.common.openapi
     return check

@@ -6,16 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from .db import create_engine, session_factory
 from .log import configure_logging
+from .openapi import install_problem_openapi
 from .problems import Problem, install_problem_handlers
+from .request_guard import RequestGuard
 from .settings import ServiceName, Settings, get_settings
 from .temporal import TemporalConnection
 
@@ -80,9 +82,13 @@ def create_service_app(
     app.state.service_name = name
     app.state.temporal = TemporalConnection(settings)
     install_problem_handlers(app)
+    # Inside Starlette's ServerErrorMiddleware, outside the routes' exception handlers:
+    # request ids, the input no route may receive, and a 500 that keeps the connection.
+    app.add_middleware(RequestGuard)
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router)
+    install_problem_openapi(app)
     return app
 
 

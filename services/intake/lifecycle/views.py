@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
+from services.common.types import DbId
 
 from ..base import IDEMPOTENCY_KEYS
 from ..consultation_client import ConsultationClient
@@ -46,7 +47,7 @@ Consultation = Annotated[ConsultationClient, Depends(consultation_client)]
 @router.get("/topics/{topic_id}/consultation", response_model=ConsultationRead,
             summary="Where the consultation stands: stage, panel, invitations, commitments")
 async def read_consultation(
-    topic_id: int, client: Consultation, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
+    topic_id: DbId, client: Consultation, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
 ) -> ConsultationRead:
     await topics.get_topic(session, topic_id)
     return await service.consultation_status(client, topic_id)
@@ -55,7 +56,7 @@ async def read_consultation(
 @router.put("/topics/{topic_id}/stage", status_code=204,
             summary="The consultation workflow reports its stage (service): the copy listings filter on")
 async def put_stage(
-    topic_id: int, data: TopicStageIn, session: Session, _: Annotated[Principal, Depends(allow(Role.SERVICE))]
+    topic_id: DbId, data: TopicStageIn, session: Session, _: Annotated[Principal, Depends(allow(Role.SERVICE))]
 ) -> Response:
     await service.mirror_stage(session, await topics.get_topic(session, topic_id), data.stage)
     return Response(status_code=204)
@@ -64,7 +65,7 @@ async def put_stage(
 @router.post("/topics/{topic_id}/research-completion", status_code=201, response_model=ResearchReportRead,
              responses=WORKFLOW_RESPONSES, summary="Research done (调研完成): what the draw needs")
 async def complete_research(
-    topic_id: int, data: ResearchCompletion, client: Consultation, session: Session, idem: Idempotency,
+    topic_id: DbId, data: ResearchCompletion, client: Consultation, session: Session, idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -81,7 +82,7 @@ async def complete_research(
              responses={**WORKFLOW_RESPONSES, 409: {"description": "Nothing needs attention, or the consultation ended"}},
              summary="Resume a consultation that needs attention (待处理), after fixing its cause")
 async def resume_consultation(
-    topic_id: int, data: ResumeIn, client: Consultation, session: Session, idem: Idempotency,
+    topic_id: DbId, data: ResumeIn, client: Consultation, session: Session, idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -96,7 +97,7 @@ async def resume_consultation(
              responses=WORKFLOW_RESPONSES,
              summary="Record an invitee's answer (接受 / 谢绝); a decline brings a replacement draw")
 async def answer_invitation(
-    topic_id: int, person_id: Annotated[int, Path(ge=1)], data: InvitationAnswerIn, client: Consultation,
+    topic_id: DbId, person_id: DbId, data: InvitationAnswerIn, client: Consultation,
     session: Session, idem: Idempotency, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():

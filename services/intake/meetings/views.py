@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
+from services.common.types import DbId
 
 from ..base import IDEMPOTENCY_KEYS
 from ..deps import READERS, Session
@@ -22,7 +23,7 @@ router = APIRouter(tags=["meetings 协商议事会"])
 @router.post("/topics/{topic_id}/meetings", status_code=201, response_model=MeetingRead, summary="Record the consultation meeting; its commitments go to evaluation",
              responses=WORKFLOW_RESPONSES)
 async def record_meeting(
-    topic_id: int,
+    topic_id: DbId,
     data: MeetingCreate,
     client: Consultation,
     session: Session,
@@ -37,10 +38,10 @@ async def record_meeting(
 
 
 @router.get("/topics/{topic_id}/meetings", response_model=list[MeetingRead], summary="A topic's meetings")
-async def meetings_of(topic_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> list[MeetingRead]:
+async def meetings_of(topic_id: DbId, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> list[MeetingRead]:
     return [await service.to_read(session, m) for m in await service.meetings_of(session, topic_id)]
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingRead, summary="One meeting record")
-async def read_meeting(meeting_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> MeetingRead:
+async def read_meeting(meeting_id: DbId, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> MeetingRead:
     return await service.to_read(session, await service.get_meeting(session, meeting_id))
