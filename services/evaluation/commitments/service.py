@@ -24,6 +24,7 @@ from services.common.auth import Principal, Role
 from services.common.db import insert_once, utcnow
 from services.common.pagination import keyset_page
 from services.common.problems import Problem
+from services.common.redact import follow_up_summary
 from services.common.settings import Settings
 from workflows.followup import FollowUpWorkflow
 from workflows.followup_types import FollowUpAction, FollowUpInput, followup_workflow_id
@@ -107,7 +108,7 @@ async def start_follow_up(session: AsyncSession, temporal: Client, settings: Set
                     SearchAttributePair(DUE_TIME, commitment.due_at),
                 ]
             ),
-            static_summary=f"承诺 #{commitment.id} · {commitment.department}: {commitment.content[:60]}",
+            static_summary=follow_up_summary(commitment.id, commitment.department),
             rpc_timeout=timedelta(seconds=5),
         )
     except WorkflowAlreadyStartedError:

@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 
 from services.common.auth import Principal
 from services.common.problems import Problem
+from services.common.redact import consultation_summary
 from services.common.settings import Settings
 from services.common.text import normalise_for_matching
 from workflows.lifecycle_types import ConsultationTiming
@@ -141,7 +142,7 @@ async def start_consultation(session: AsyncSession, temporal: Client, settings: 
                     SearchAttributePair(TOPIC_CHANNEL, topic.channel),
                 ]
             ),
-            static_summary=f"议题 #{topic.id}: {topic.title}",
+            static_summary=consultation_summary(topic.id, topic.title),
             # Fail fast when Temporal is down: the topic is stored and the reconciler starts it.
             rpc_timeout=timedelta(seconds=5),
         )
