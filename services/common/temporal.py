@@ -10,6 +10,7 @@ import asyncio
 
 from temporalio.client import Client
 
+from .codec import data_converter
 from .problems import Problem
 from .settings import Settings
 
@@ -41,4 +42,9 @@ class TemporalConnection:
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    """A client whose payloads are encrypted with the project's keys (codec.py)."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )
