@@ -131,6 +131,7 @@ def test_operator_views_in_the_web_ui(stack: Stack, browser_page) -> None:
                  "督办 (level 2)")  # the pending timer's summary names the next rung
     html = shoot(browser_page, f"{ui}/namespaces/default/workflows/followup-{c['id']}", "followup-details",
                  f"承诺 #{c['id']}", tab="User Metadata")
-    assert "escalation level: 1" in html
+    # Level 1 or higher: on a loaded machine the ladder may have climbed on meanwhile.
+    assert re.search(r"escalation level: [1-4]", html), html[-400:]
     for name in ("saved-query-overdue", "consultation-summary", "followup-pending-timer", "followup-details"):
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000
