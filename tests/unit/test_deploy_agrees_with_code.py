@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from services.common.devstack import StackPorts
+from services.common.search_attributes import ALL_KEYS
 from services.common.settings import SERVICE_NAMES, Settings
-from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -105,6 +105,6 @@ def test_every_uvicorn_ignores_forwarded_headers_itself() -> None:
 
     with tempfile.TemporaryDirectory() as data_dir:
         stack = DevStack(data_dir=Path(data_dir))
-        stack._spawn = lambda name, argv: argv  # noqa: SLF001 - capture the command only
+        stack.spawn = lambda name, argv, env=None: argv  # capture the command only
         for name in SERVICE_NAMES:
             assert "--no-proxy-headers" in stack.start_service(name)

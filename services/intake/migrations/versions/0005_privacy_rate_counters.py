@@ -1,15 +1,15 @@
 """rate counters of the public column
 
-Revision ID: 0004_privacy
-Revises: 0003
+Revision ID: 0005_privacy
+Revises: 0004_seams
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 
-revision = '0004_privacy'
-down_revision = '0003'
+revision = '0005_privacy'
+down_revision = '0004_seams'
 branch_labels = None
 depends_on = None
 
