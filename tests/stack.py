@@ -110,6 +110,12 @@ class Stack:
     def temporal_address(self) -> str:
         return f"127.0.0.1:{self.devstack.ports.temporal}"
 
+    async def temporal_client(self):
+        """A Temporal client with the stack's payload keys (as its services have)."""
+        from services.common.temporal import connect
+
+        return await connect(self.settings.model_copy(update={"temporal_address": self.temporal_address}))
+
 
 def start_stack(backend: str, data_dir: Path, database_urls: dict[str, str]) -> Stack:
     webhook = Receiver()
@@ -128,6 +134,9 @@ def start_stack(backend: str, data_dir: Path, database_urls: dict[str, str]) -> 
         "XIESHANG_JWT_SECRET": secrets.token_urlsafe(32),
         "XIESHANG_TEMPORAL_TASK_QUEUE": f"xieshang-{backend}",
         "XIESHANG_LOG_LEVEL": "info",
+        # The tests' HTTP clients on 127.0.0.1 play the county's reverse proxy: their
+        # X-Forwarded-For is believed; from any other peer (127.0.0.2...) it is not.
+        "XIESHANG_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
     }
     for service, url in database_urls.items():
         env[f"XIESHANG_{service.upper()}_DATABASE_URL"] = url

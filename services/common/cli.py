@@ -44,6 +44,22 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_payload_key(args: argparse.Namespace, settings: Settings) -> int:
+    """`xieshang payload-key rotate`: a new current key in <data_dir>/payload-keys.json;
+    old keys stay to decrypt what they encrypted. Restart the processes to use it."""
+    from .codec import payload_keys, rotate_generated_keys
+
+    if args.action == "rotate":
+        try:
+            print(f"new current payload key: {rotate_generated_keys(settings)}")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    keys = payload_keys(settings)
+    print(f"keys: {', '.join(keys.keys)} (current: {keys.current})")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from .migrate import upgrade
 
@@ -152,6 +168,10 @@ def main(argv: list[str] | None = None) -> None:
     p_migrate = sub.add_parser("migrate", help="apply database migrations")
     p_migrate.add_argument("--service", default="all", choices=["all", *SERVICE_NAMES])
     p_migrate.set_defaults(func=cmd_migrate)
+
+    p_key = sub.add_parser("payload-key", help="list or rotate the Temporal payload encryption keys")
+    p_key.add_argument("action", choices=["list", "rotate"])
+    p_key.set_defaults(func=cmd_payload_key)
 
     p_up = sub.add_parser("up", help="run Temporal, the three services and the worker")
     p_up.set_defaults(func=cmd_up)

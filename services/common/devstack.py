@@ -288,6 +288,9 @@ class DevStack:
             "--ui-port", str(self.ports.temporal_ui),
             "--db-filename", str(self.temporal_db),
             "--ui-disable-news-fetch",  # the UI must not call out of loopback
+            # Payloads are encrypted (codec.py); the UI decodes them through intake's codec
+            # endpoint for operators and clerks (docs/operators.md).
+            "--ui-codec-endpoint", f"{self.service_url('intake')}/codec",
             # WAL roughly doubles the dev server's write rate on SQLite (measured 52 -> 118 starts/s).
             "--sqlite-pragma", "journal_mode=wal",
             "--sqlite-pragma", "synchronous=normal",
@@ -305,6 +308,9 @@ class DevStack:
             sys.executable, "-m", "uvicorn", f"services.{name}.main:app",
             "--host", "127.0.0.1", "--port", str(port or self.ports.service(name)),
             "--no-access-log", "--timeout-graceful-shutdown", "10",
+            # request.client is the real peer; X-Forwarded-For is read only from the
+            # trusted proxies in settings (services/common/client_identity.py).
+            "--no-proxy-headers",
         ]
         return self.spawn(process_name or name, argv)
 

@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     # Lifetime of tokens minted for service-to-service calls.
     service_token_ttl_seconds: int = Field(default=3600, ge=60)
 
+    # Temporal payload encryption (services/common/codec.py): key id -> base64 of 32
+    # random bytes, and the id of the key new payloads use (default: the last listed).
+    # Empty means "read or create <data_dir>/payload-keys.json" (embedded mode).
+    payload_keys: dict[str, str] = Field(default_factory=dict)
+    payload_key_id: str = ""
+    # The codec endpoint the Temporal Web UI calls to show decoded payloads
+    # (intake's /codec, docs/operators.md); browsers may call it from these origins
+    # (default: the origin of temporal_ui_url).
+    codec_cors_origins: list[str] = Field(default_factory=list)
+
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g.
+    # ["10.0.0.0/8"]); from anyone else the header is ignored (client_identity.py).
+    trusted_proxies: list[str] = Field(default_factory=list)
+
     # Seconds an outgoing service-to-service HTTP call may take.
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -71,6 +85,15 @@ class Settings(BaseSettings):
     notification_timeout_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=50, ge=1, le=1000)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
+
     @field_validator("jwt_secret", "notification_signing_secret")
     @classmethod
     def _long_enough(cls, value: str) -> str:
@@ -78,6 +101,9 @@ class Settings(BaseSettings):
         if value and len(value) < 32:
             raise ValueError("a signing key must be at least 32 characters")
         return value
+
+    def codec_origins(self) -> list[str]:
+        return self.codec_cors_origins or [self.temporal_ui_url.rstrip("/")]
 
     def database_url(self, service: ServiceName) -> str:
         return getattr(self, f"{service}_database_url")

@@ -10,6 +10,7 @@ import asyncio
 
 from temporalio.client import Client
 
+from .codec import data_converter
 from .settings import Settings
 from .workflow_errors import TemporalUnavailable
 
@@ -40,4 +41,9 @@ class TemporalConnection:
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    """A client whose payloads are encrypted with the project's keys (codec.py)."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )

@@ -1,6 +1,6 @@
 """Evaluation service (评价): commitments, follow-up records and the two-way evaluation.
 
-    uvicorn services.evaluation.main:app --port 8003
+    uvicorn services.evaluation.main:app --port 8003 --no-proxy-headers
 """
 
 from __future__ import annotations

@@ -89,3 +89,22 @@ def test_readme_lists_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = sorted(v for v in SETTINGS_VARS if v not in readme)
     assert not missing, f"README.md does not document {missing}"
+
+
+def test_every_uvicorn_ignores_forwarded_headers_itself() -> None:
+    """Uvicorn's own proxy-header handling trusts X-Forwarded-For from loopback, which
+    would let a caller choose the address rate limits count; the services read the header
+    only from settings.trusted_proxies (services/common/client_identity.py)."""
+    from services.common.devstack import DevStack
+
+    commands = [" ".join(SERVICES[name]["command"]) for name in SERVICE_NAMES]
+    commands.append((ROOT / "deploy" / "service.Dockerfile").read_text().split("CMD", 1)[1])
+    for command in commands:
+        assert "--no-proxy-headers" in command, command
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        stack = DevStack(data_dir=Path(data_dir))
+        stack.spawn = lambda name, argv, env=None: argv  # capture the command only
+        for name in SERVICE_NAMES:
+            assert "--no-proxy-headers" in stack.start_service(name)

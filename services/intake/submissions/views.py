@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.auth import Principal, Role, allow
+from services.common.client_identity import request_client_address
 from services.common.idempotency import Idempotency, run_idempotent
 from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel
@@ -57,7 +58,7 @@ async def submit_public(
             index,
             data,
             principal,
-            request.client.host if request.client else None,
+            request_client_address(request),
         )
         return (202 if held else 201), service.receipt(submission, held)
 
