@@ -6,18 +6,20 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from .db import create_engine, session_factory
 from .log import configure_logging
+from .metrics import Refresher, install_metrics
 from .problems import Problem, install_problem_handlers
 from .settings import ServiceName, Settings, get_settings
 from .temporal import TemporalConnection
+from .tracing import configure_tracing, instrument_app
 
 log = structlog.get_logger()
 
@@ -56,6 +58,7 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter],
     background: Sequence[BackgroundTask] = (),
+    metric_refreshers: Sequence[Refresher] = (),
     settings: Settings | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
@@ -80,6 +83,9 @@ def create_service_app(
     app.state.service_name = name
     app.state.temporal = TemporalConnection(settings)
     install_problem_handlers(app)
+    install_metrics(app, name, list(metric_refreshers))
+    configure_tracing(settings, name)
+    instrument_app(app, settings)
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router)

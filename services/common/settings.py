@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     notification_timeout_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=50, ge=1, le=1000)
 
+    # Observability (docs/operators.md, deploy/): the worker's Prometheus endpoint
+    # (Temporal SDK metrics and the worker's own; port 0 turns it off) and where traces go
+    # (OpenTelemetry; "none" by default, "console" prints spans, "otlp" sends them over
+    # OTLP/HTTP to tracing_otlp_endpoint).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
+    tracing_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+
+    # Worker tuning (docs/scaling.md). The sticky cache keeps running workflows in memory
+    # so a timer firing does not rebuild (replay) its workflow; size it to the number of
+    # workflows that can be due at once. Slots: None keeps the SDK's defaults.
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
+    worker_max_concurrent_activities: int | None = Field(default=None, ge=1)
+
     @field_validator("jwt_secret", "notification_signing_secret")
     @classmethod
     def _long_enough(cls, value: str) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from .problems import Problem
 from .settings import Settings
+from .tracing import temporal_interceptors
 
 
 class TemporalConnection:
@@ -40,5 +42,12 @@ class TemporalConnection:
         await client.service_client.check_health()
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client with the project's interceptors (tracing when on); the worker passes
+    its metrics runtime."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        interceptors=temporal_interceptors(settings),
+        runtime=runtime,
+    )
