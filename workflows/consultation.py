@@ -21,6 +21,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from .ids import consultation_workflow_id  # noqa: F401 - where services import it from
     from .activities import (
         ConsultationActivities,
         DrawRequest,
@@ -47,10 +48,6 @@ with workflow.unsafe.imports_passed_through():
         PLAN_YEAR,
         TOPIC_CHANNEL,
     )
-
-
-def consultation_workflow_id(topic_id: int) -> str:
-    return f"consultation-{topic_id}"
 
 
 @dataclass

@@ -19,6 +19,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from .ids import consultation_id_beside
     from .followup_activities import FollowUpActivities
     from .followup_types import (
         CommitmentState,
@@ -109,8 +110,10 @@ class FollowUpWorkflow:
         if workflow.patched("tell-consultation-when-closed") and self._in.consultation_topic_id:
             # A signal, not a child relation: the consultation may have continued-as-new.
             try:
+                # Same namespace as this follow-up's own id (workflows/ids.py): unchanged
+                # ("consultation-<topic>") for un-namespaced ids and saved histories.
                 await workflow.get_external_workflow_handle(
-                    f"consultation-{self._in.consultation_topic_id}"
+                    consultation_id_beside(workflow.info().workflow_id, self._in.consultation_topic_id)
                 ).signal(
                     "follow_up_closed",
                     FollowUpClosed(

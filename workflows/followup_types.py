@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
-def followup_workflow_id(commitment_id: int) -> str:
-    return f"followup-{commitment_id}"
+from .ids import followup_workflow_id  # noqa: F401 - where services import it from
 
 
 class FollowUpStage:

@@ -17,6 +17,7 @@ from services.common.settings import Settings, get_settings
 from services.common.temporal import connect
 from services.common.tracing import configure_tracing
 
+from . import ids
 from .activities import LifecycleActivities
 from .consultation import ConsultationWorkflow
 from .followup import FollowUpWorkflow
@@ -59,6 +60,7 @@ async def run_worker() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, service="worker")
     configure_tracing(settings, "worker")
+    ids.configure(settings.installation_id, settings.data_dir)
     log = structlog.get_logger()
     client = await connect(settings, runtime=worker_runtime(settings))
     stop = asyncio.Event()

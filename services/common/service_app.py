@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from workflows import ids as workflow_ids
+
 from .db import create_engine, session_factory
 from .log import configure_logging
 from .metrics import Refresher, install_metrics
@@ -62,6 +64,7 @@ def create_service_app(
     settings: Settings | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    workflow_ids.configure(settings.installation_id, settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

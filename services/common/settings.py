@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     notification_timeout_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=50, ge=1, le=1000)
 
+    # Namespaces workflow ids (workflows/ids.py): consultation-<installation>-<topic id>.
+    # Empty: read <data_dir>/installation-id (`xieshang up` writes one on a fresh data
+    # dir), else un-namespaced ids as before. Production sets one value for all processes.
+    installation_id: str = Field(default="", pattern=r"^[a-z0-9]{0,16}$")
+
     # Observability (docs/operators.md, deploy/): the worker's Prometheus endpoint
     # (Temporal SDK metrics and the worker's own; port 0 turns it off) and where traces go
     # (OpenTelemetry; "none" by default, "console" prints spans, "otlp" sends them over
@@ -81,7 +86,7 @@ class Settings(BaseSettings):
     # Worker tuning (docs/scaling.md). The sticky cache keeps running workflows in memory
     # so a timer firing does not rebuild (replay) its workflow; size it to the number of
     # workflows that can be due at once. Slots: None keeps the SDK's defaults.
-    worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    worker_max_cached_workflows: int = Field(default=5000, ge=0)
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
     worker_max_concurrent_activities: int | None = Field(default=None, ge=1)
 
