@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .attention import Attention
 from .ids import followup_workflow_id  # noqa: F401 - where services import it from
 
 
@@ -144,3 +145,5 @@ class FollowUpStatus:
     next_step: str | None
     next_fire_at: str | None
     provisional: bool
+    # Set while the follow-up waits for staff (待处理): the failed step and why.
+    needs_attention: Attention | None = None
