@@ -47,7 +47,7 @@ class Topic(Base):
 
     # The reconciler looks for topics without a signature every few seconds: a partial
     # index holds only those (normally none), so the look-up costs nothing at any size.
-    # On PostgreSQL, migration 0004 also adds trigram (pg_trgm GIN) indexes on
+    # On PostgreSQL, migration 0005_speed also adds trigram (pg_trgm GIN) indexes on
     # search_text and the submissions' normalised text for free text `q` (PostgreSQL
     # only, so they are not declared here; see docs/benchmarks.md).
     __table_args__ = (

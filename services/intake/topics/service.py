@@ -192,7 +192,7 @@ def _escape_like(value: str) -> str:
 # `total` is exact up to these caps (docs/intake.md); free text costs more per row.
 TOTAL_CAP = 10_000
 TEXT_TOTAL_CAP = 1_000
-# pg_trgm indexes a term only from three characters on (migration 0004).
+# pg_trgm indexes a term only from three characters on (migration 0005_speed).
 TRIGRAM_MIN_CHARS = 3
 
 

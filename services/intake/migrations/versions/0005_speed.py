@@ -1,7 +1,7 @@
 """listing indexes: partial index of topics without a signature; trigram indexes for free text (PostgreSQL)
 
-Revision ID: 0004_speed
-Revises: 0003
+Revision ID: 0005_speed
+Revises: 0004_seams
 
 The trigram GIN indexes (pg_trgm, a trusted extension since PostgreSQL 13: the
 database owner may create it) let ``LIKE '%term%'`` use an index for terms of three or
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_speed'
-down_revision = '0003'
+revision = '0005_speed'
+down_revision = '0004_seams'
 branch_labels = None
 depends_on = None
 
