@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import exists, func, or_, select, union, update
+from sqlalchemy import Text, and_, cast, exists, func, or_, select, union, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -192,8 +193,8 @@ def _escape_like(value: str) -> str:
 # `total` is exact up to these caps (docs/intake.md); free text costs more per row.
 TOTAL_CAP = 10_000
 TEXT_TOTAL_CAP = 1_000
-# pg_trgm indexes a term only from three characters on (migration 0005_speed).
-TRIGRAM_MIN_CHARS = 3
+# PostgreSQL's bigram indexes (migration 0005_speed) serve terms of two characters or more.
+BIGRAM_MIN_CHARS = 2
 
 
 def search_terms(q: str) -> list[str]:
@@ -204,25 +205,40 @@ def search_terms(q: str) -> list[str]:
     return list(dict.fromkeys(t for t in terms if t))
 
 
+def bigrams(term: str) -> list[str]:
+    """What ``xieshang_bigrams`` computes in PostgreSQL: the distinct two-character
+    substrings."""
+    return sorted({term[i:i + 2] for i in range(len(term) - 1)})
+
+
 def _matches_text(term: str, dialect: str) -> ColumnElement[bool]:
     """A topic matches a term when its own text or any of its submissions' does
-    (supporters' words count too). On PostgreSQL, a term of three characters or more is
-    looked up through the trigram indexes (a union of ids from both tables); shorter
-    terms, and SQLite, test each topic in id order, which stops as soon as a page is
-    full."""
+    (supporters' words count too).
+
+    On PostgreSQL, a term of two characters or more is looked up through the bigram
+    indexes: the ids of topics, and of topics behind submissions, whose text holds every
+    bigram of the term (a GIN index look-up) and then the term itself (LIKE). Otherwise
+    (one character, or SQLite) each topic is tested in id order, which stops as soon
+    as a page is full."""
     pattern = f"%{_escape_like(term)}%"
+    if dialect == "postgresql" and len(term) >= BIGRAM_MIN_CHARS:
+        grams = cast(postgresql.array(bigrams(term)), postgresql.ARRAY(Text))
+
+        def holds(column: ColumnElement[str]) -> ColumnElement[bool]:
+            return and_(func.xieshang_bigrams(column).op("@>")(grams), column.like(pattern, escape="\\"))
+
+        own = aliased(Topic)
+        return Topic.id.in_(
+            union(
+                select(own.id).where(holds(own.search_text)),
+                select(Submission.topic_id).where(holds(Submission.title_normalised)),
+                select(Submission.topic_id).where(holds(Submission.content_normalised)),
+            )
+        )
     in_submission = or_(
         Submission.title_normalised.like(pattern, escape="\\"),
         Submission.content_normalised.like(pattern, escape="\\"),
     )
-    if dialect == "postgresql" and len(term) >= TRIGRAM_MIN_CHARS:
-        own = aliased(Topic)
-        return Topic.id.in_(
-            union(
-                select(own.id).where(own.search_text.like(pattern, escape="\\")),
-                select(Submission.topic_id).where(in_submission),
-            )
-        )
     return or_(
         Topic.search_text.like(pattern, escape="\\"),
         exists().where(Submission.topic_id == Topic.id, in_submission),

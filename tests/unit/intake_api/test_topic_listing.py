@@ -1,6 +1,6 @@
 """Topic listings on a real database (SQLite and PostgreSQL, migrated by Alembic):
 several free-text terms each match, supporters' words count, totals are capped, and on
-PostgreSQL long terms go through the trigram indexes of migration 0005_speed."""
+PostgreSQL terms of two characters or more go through the bigram indexes of migration 0005_speed."""
 
 from __future__ import annotations
 
