@@ -24,8 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.common.devstack import DevStack, Process, StackPorts  # noqa: E402
-from services.common.settings import SERVICE_NAMES  # noqa: E402
+from services.common.devstack import DevStack, Process, StackPorts
+from services.common.settings import SERVICE_NAMES
 
 RESULTS = ROOT / "bench" / "results"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -22,17 +22,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.chdir(Path(__file__).resolve().parents[1])
 
-import httpx  # noqa: E402
+import httpx
 
-from bench.harness import Meter, bench_stack, load1, percentile, table, write_result  # noqa: E402
-from bench.raw_engine import RAW_QUEUE, RawStart  # noqa: E402
-from services.common.auth import Role, mint_token  # noqa: E402
-from services.common.settings import Settings  # noqa: E402
+from bench.harness import Meter, bench_stack, load1, percentile, table, write_result
+from bench.raw_engine import RAW_QUEUE, RawStart
+from services.common.auth import Role, mint_token
+from services.common.settings import Settings
 
 CONCURRENCY = (1, 8, 32)
 
 
-async def drive(n: int, concurrency: int, one) -> tuple[float, list[float], int]:  # noqa: ANN001
+async def drive(n: int, concurrency: int, one) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors = 0
     counter = iter(range(n))

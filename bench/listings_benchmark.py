@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.chdir(Path(__file__).resolve().parents[1])
 
-from bench.harness import POSTGRES_ADMIN_URL, load1, percentile, table, write_result  # noqa: E402
+from bench.harness import POSTGRES_ADMIN_URL, load1, percentile, table, write_result
 
 DB = "bench_listings"
 WORDS = ["学校", "安全", "道路", "医院", "停车", "养老", "幼儿", "供水", "垃圾", "路灯", "噪音", "食堂", "公交", "菜市",
@@ -120,7 +120,7 @@ async def measure(url: str, n: int, runs: int) -> list[dict]:
     sessions = session_factory(engine)
     statements: list[tuple[str, object]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
         statements.append((statement, parameters))
 
     rows = []
