@@ -29,12 +29,15 @@ def intake(label: str) -> str:
         out.append(f"| {r['backend']} | {r['concurrency']} | {p['per_second']} | {w['per_second']} | **{r['ratio']}** | "
                    f"{p['p50_ms']:.0f} / {p['p99_ms']:.0f} | {w['p50_ms']:.0f} / {w['p99_ms']:.0f} | {r['p99_ratio']} | "
                    f"{p['errors'] + w['errors']} | {min(r['load1'])}–{max(r['load1'])} |")
-    cpu = [(r["backend"], r["concurrency"], r["project"]["cpu_seconds"], r["n"]) for r in data["rows"]]
-    out += ["", "CPU milliseconds per topic (project side), by process:", "",
-            "| db | c | intake | evaluation | worker | temporal |", "|---|---:|---:|---:|---:|---:|"]
-    for backend, c, secs, n in cpu:
-        out.append(f"| {backend} | {c} | " + " | ".join(f"{1000 * secs.get(k, 0) / n:.0f}"
-                                                       for k in ("intake", "evaluation", "worker", "temporal")) + " |")
+    out += ["", "CPU milliseconds per request during the measuring window, by process (project: intake, evaluation, "
+            "worker, Temporal; raw: raw worker, Temporal):", "",
+            "| db | c | intake | evaluation | worker | temporal | raw worker | temporal (raw) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in data["rows"]:
+        p, w, n = r["project"]["cpu_seconds"], r["raw"]["cpu_seconds"], r["n"]
+        cells = [p.get(k, 0) for k in ("intake", "evaluation", "worker", "temporal")]
+        cells += [w.get("raw-worker", 0), w.get("temporal", 0)]
+        out.append(f"| {r['backend']} | {r['concurrency']} | " + " | ".join(f"{1000 * c / n:.0f}" for c in cells) + " |")
     return "\n".join(out) + "\n"
 
 
