@@ -144,7 +144,8 @@ async def sample_rss(meter: Meter, peaks: dict[str, float], stop: asyncio.Event)
         await asyncio.sleep(1)
 
 
-async def project_burst(stack, settings: Settings, hooks: Hooks, n: int, scale: float, lead: float) -> dict:
+async def project_burst(stack, settings: Settings, hooks: Hooks, n: int, scale: float, lead: float,
+                        window: float | None = None) -> dict:
     meter = Meter(stack.pids())
     clerk = {"Authorization": "Bearer " + mint_token(settings, role=Role.CLERK, subject="bench", ttl_seconds=7200)}
     fire_at = datetime.now(UTC) + timedelta(seconds=lead)
@@ -179,7 +180,7 @@ async def project_burst(stack, settings: Settings, hooks: Hooks, n: int, scale: 
     sampler = asyncio.create_task(sample_rss(meter, peaks, stop))
     loads = [load1()]
     rows: list = []
-    deadline = time.monotonic() + max(300.0, n * 0.3)
+    deadline = time.monotonic() + (window or max(300.0, n * 0.3))
     while time.monotonic() < deadline:
         await asyncio.sleep(2)
         loads.append(load1())
@@ -264,13 +265,13 @@ async def raw_burst(stack, n: int, lead: float) -> dict:
     }
 
 
-async def run(n: int, backend: str, scale: float, env: dict[str, str]) -> dict:
+async def run(n: int, backend: str, scale: float, env: dict[str, str], window: float | None = None) -> dict:
     hooks = Hooks()
     env = {"XIESHANG_NOTIFICATION_WEBHOOKS": json.dumps({"bench": hooks.url}), **env}
     with bench_stack(backend, env) as stack:
         settings = Settings(jwt_secret=stack.jwt_secret)
         lead = 30 + n * 0.25  # creation and settling must end before the instant
-        project = await project_burst(stack, settings, hooks, n, scale, lead)
+        project = await project_burst(stack, settings, hooks, n, scale, lead, window)
         # The raw side's instant also comes after all its starts: as long again as the
         # project's creation took, and half as much more (starts are cheaper).
         raw = await raw_burst(stack, n, 30 + 1.5 * project["create_accepted_s"])
@@ -286,13 +287,15 @@ def main() -> None:
     parser.add_argument("--backend", default="sqlite")
     parser.add_argument("--scale", type=float, default=100.0, help="seconds per working day of the ladder")
     parser.add_argument("--env", action="append", default=[], help="extra XIESHANG_*=value for the stack")
+    parser.add_argument("--window", type=float, default=None,
+                        help="seconds after the instant to wait for every record (default max(300, 0.3 N))")
     parser.add_argument("--label", default="burst")
     args = parser.parse_args()
     env = dict(e.split("=", 1) for e in args.env)
     results = []
     for n in args.n:
         print(f"N = {n} ({args.backend}, load {load1()})", flush=True)
-        results.append(asyncio.run(run(n, args.backend, args.scale, env)))
+        results.append(asyncio.run(run(n, args.backend, args.scale, env, args.window)))
     print(table(
         [[r["n"], r["project"]["create_accepted_s"], r["project"]["settle_s"], r["project"]["drain_s"], r["raw"]["drain_s"],
           r["drain_ratio_raw_over_project"], r["project"]["record_lateness_p50_s"], r["project"]["record_lateness_p99_s"],
