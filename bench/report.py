@@ -29,8 +29,8 @@ def intake(label: str) -> str:
         out.append(f"| {r['backend']} | {r['concurrency']} | {p['per_second']} | {w['per_second']} | **{r['ratio']}** | "
                    f"{p['p50_ms']:.0f} / {p['p99_ms']:.0f} | {w['p50_ms']:.0f} / {w['p99_ms']:.0f} | {r['p99_ratio']} | "
                    f"{p['errors'] + w['errors']} | {min(r['load1'])}–{max(r['load1'])} |")
-    out += ["", "CPU milliseconds per request during the measuring window, by process (project: intake, evaluation, "
-            "worker, Temporal; raw: raw worker, Temporal):", "",
+    out += ["", ("CPU milliseconds per request during the measuring window, by process (project: intake, evaluation, "
+                 "worker, Temporal; raw: raw worker, Temporal):"), "",
             "| db | c | intake | evaluation | worker | temporal | raw worker | temporal (raw) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in data["rows"]:
@@ -74,8 +74,8 @@ def listings(before: str, after: str) -> str:
         return "(listings: not run)\n"
     rows_b = {r["case"]: r for r in (b or {}).get("rows", [])}
     rows_a = {r["case"]: r for r in (a or {}).get("rows", [])}
-    out = [f"before: `{(b or {}).get('command')}` ({(b or {}).get('measured_at')}); "
-           f"after: `{(a or {}).get('command')}` ({(a or {}).get('measured_at')})", "",
+    out = [(f"before: `{(b or {}).get('command')}` ({(b or {}).get('measured_at')}); "
+            f"after: `{(a or {}).get('command')}` ({(a or {}).get('measured_at')})"), "",
            "| listing | before p50 / p99 ms | after p50 / p99 ms | total before → after | load1 after |",
            "|---|---:|---:|---|---:|"]
     for case in dict.fromkeys([*rows_b, *rows_a]):
