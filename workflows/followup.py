@@ -114,7 +114,7 @@ class FollowUpWorkflow(AttentionMixin):
         if workflow.patched("tell-consultation-when-closed") and self._in.consultation_topic_id:
             # A signal, not a child relation: the consultation may have continued-as-new.
             try:
-                # Same namespace as this follow-up's own id (workflows/ids.py): unchanged
+                # Same namespace as this follow-up's own id (services/common/workflow_ids.py): unchanged
                 # ("consultation-<topic>") for un-namespaced ids and saved histories.
                 await workflow.get_external_workflow_handle(
                     consultation_id_beside(workflow.info().workflow_id, self._in.consultation_topic_id)

@@ -99,7 +99,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         if not settings.installation_id:
-            from workflows.ids import ensure_installation_file
+            from .workflow_ids import ensure_installation_file
 
             # A fresh data dir (no Temporal state yet) gets its own workflow-id namespace.
             installation = ensure_installation_file(settings.data_dir, fresh=not stack.temporal_db.exists())

@@ -13,8 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from workflows import ids as workflow_ids
-
+from . import workflow_ids
 from .db import create_engine, session_factory
 from .log import configure_logging
 from .metrics import Refresher, install_metrics

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     notification_timeout_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=50, ge=1, le=1000)
 
-    # Namespaces workflow ids (workflows/ids.py): consultation-<installation>-<topic id>.
+    # Namespaces workflow ids (services/common/workflow_ids.py): consultation-<installation>-<topic id>.
     # Empty: read <data_dir>/installation-id (`xieshang up` writes one on a fresh data
     # dir), else un-namespaced ids as before. Production sets one value for all processes.
     installation_id: str = Field(default="", pattern=r"^[a-z0-9]{0,16}$")

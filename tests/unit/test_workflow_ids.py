@@ -1,4 +1,4 @@
-"""Workflow ids are namespaced per installation (workflows/ids.py), and un-namespaced
+"""Workflow ids are namespaced per installation (services/common/workflow_ids.py), and un-namespaced
 ids (running workflows of older installations, saved histories) stay as they were."""
 
 from __future__ import annotations
