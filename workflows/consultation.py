@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from .attention import Attention, AttentionMixin
     from .followup_types import FollowUpClosed
+    from .ids import consultation_workflow_id  # noqa: F401 - where services import it from
     from .lifecycle_types import (
         COMPOSITION_BY_FORMAT,
         ConsultationTiming,
@@ -50,10 +51,6 @@ with workflow.unsafe.imports_passed_through():
         ResearchCompleted,
         ResumeConsultation,
     )
-
-
-def consultation_workflow_id(topic_id: int) -> str:
-    return f"consultation-{topic_id}"
 
 
 @dataclass

@@ -114,6 +114,13 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     try:
+        if not settings.installation_id:
+            from .workflow_ids import ensure_installation_file
+
+            # A fresh data dir (no Temporal state yet) gets its own workflow-id namespace.
+            installation = ensure_installation_file(settings.data_dir, fresh=not stack.temporal_db.exists())
+            if installation:
+                step(f"installation id {installation} (workflow ids consultation-{installation}-<topic id>)")
         step(f"applying migrations (databases under {settings.data_dir}/ unless XIESHANG_*_DATABASE_URL is set)")
         upgrade_all(settings)
         step(f"starting Temporal dev server (state in {stack.temporal_db})")

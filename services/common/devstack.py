@@ -33,13 +33,14 @@ class StackPorts:
     intake: int = 8001
     talent: int = 8002
     evaluation: int = 8003
+    worker_metrics: int = 9464  # the worker's Prometheus endpoint
 
     def service(self, name: ServiceName) -> int:
         return getattr(self, name)
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(*(free_port() for _ in range(5)))
+        return cls(*(free_port() for _ in range(6)))
 
 
 def free_port() -> int:
@@ -165,6 +166,7 @@ class DevStack:
             "XIESHANG_DATA_DIR": str(self.data_dir),
             "XIESHANG_TEMPORAL_ADDRESS": f"127.0.0.1:{self.ports.temporal}",
             "XIESHANG_TEMPORAL_UI_URL": f"http://127.0.0.1:{self.ports.temporal_ui}",
+            "XIESHANG_WORKER_METRICS_PORT": str(self.ports.worker_metrics),
         }
         for name in SERVICE_NAMES:
             base[f"XIESHANG_{name.upper()}_URL"] = self.service_url(name)

@@ -13,13 +13,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from . import workflow_ids
 from .db import create_engine, session_factory
 from .log import configure_logging
 from .openapi import install_problem_openapi
+from .metrics import Refresher, install_metrics
 from .problems import Problem, install_problem_handlers
 from .request_guard import RequestGuard
 from .settings import ServiceName, Settings, get_settings
 from .temporal import TemporalConnection
+from .tracing import configure_tracing, instrument_app
 
 log = structlog.get_logger()
 
@@ -58,9 +61,11 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter],
     background: Sequence[BackgroundTask] = (),
+    metric_refreshers: Sequence[Refresher] = (),
     settings: Settings | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    workflow_ids.configure(settings.installation_id, settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +90,9 @@ def create_service_app(
     # Inside Starlette's ServerErrorMiddleware, outside the routes' exception handlers:
     # request ids, the input no route may receive, and a 500 that keeps the connection.
     app.add_middleware(RequestGuard)
+    install_metrics(app, name, list(metric_refreshers))
+    configure_tracing(settings, name)
+    instrument_app(app, settings)
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router)

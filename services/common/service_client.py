@@ -17,6 +17,7 @@ import httpx
 
 from .auth import Role, mint_token
 from .settings import ServiceName, Settings
+from .tracing import instrument_httpx_client
 
 
 class ServiceCallError(Exception):
@@ -36,6 +37,7 @@ class ServiceClient:
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
         self._http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, transport=transport)
+        instrument_httpx_client(self._http, settings)
         self._token = ""
         self._token_expires = 0.0
         self._next_replica: dict[str, int] = {}

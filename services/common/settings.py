@@ -93,6 +93,26 @@ class Settings(BaseSettings):
         for entry in value:
             ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
         return value
+    # Namespaces workflow ids (services/common/workflow_ids.py): consultation-<installation>-<topic id>.
+    # Empty: read <data_dir>/installation-id (`xieshang up` writes one on a fresh data
+    # dir), else un-namespaced ids as before. Production sets one value for all processes.
+    installation_id: str = Field(default="", pattern=r"^[a-z0-9]{0,16}$")
+
+    # Observability (docs/operators.md, deploy/): the worker's Prometheus endpoint
+    # (Temporal SDK metrics and the worker's own; port 0 turns it off) and where traces go
+    # (OpenTelemetry; "none" by default, "console" prints spans, "otlp" sends them over
+    # OTLP/HTTP to tracing_otlp_endpoint).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
+    tracing_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+
+    # Worker tuning (docs/scaling.md). The sticky cache keeps running workflows in memory
+    # so a timer firing does not rebuild (replay) its workflow; size it to the number of
+    # workflows that can be due at once. Slots: None keeps the SDK's defaults.
+    worker_max_cached_workflows: int = Field(default=5000, ge=0)
+    worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
+    worker_max_concurrent_activities: int | None = Field(default=None, ge=1)
 
     @field_validator("jwt_secret", "notification_signing_secret")
     @classmethod

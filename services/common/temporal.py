@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from .codec import data_converter
 from .settings import Settings
+from .tracing import temporal_interceptors
 from .workflow_errors import TemporalUnavailable
 
 
@@ -40,10 +42,13 @@ class TemporalConnection:
         await client.service_client.check_health()
 
 
-async def connect(settings: Settings) -> Client:
-    """A client whose payloads are encrypted with the project's keys (codec.py)."""
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client whose payloads are encrypted with the project's keys (codec.py), with the
+    project's interceptors (tracing when on); the worker passes its metrics runtime."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        interceptors=temporal_interceptors(settings),
+        runtime=runtime,
         data_converter=data_converter(settings),
     )

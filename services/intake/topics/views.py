@@ -44,7 +44,7 @@ async def create_topic(
         temporal = await temporal_or_none(request)
         topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
         stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
-        return 201, await service.to_read(session, topic, stage)
+        return 201, service.registered_read(topic, stage)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
