@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test demo venv browser migrate token clean
+.PHONY: up test demo venv browser migrate token clean bytecode
 
 venv: $(STAMP)
 
@@ -12,7 +12,16 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(MAKE) bytecode
 	@touch $(STAMP)
+
+# Bytecode for the project's own modules, written even under PYTHONDONTWRITEBYTECODE=1:
+# an editable install ships none, and the worker's sandbox re-imports the workflow
+# modules for every workflow it builds, compiling their source each time without it
+# (docs/benchmarks.md: a quarter of the worker's CPU). Python ignores a .pyc older than
+# its source, so a stale one only costs the compile it would have cost anyway.
+bytecode:
+	$(BIN)/python -m compileall -q services workflows
 
 up: venv
 	$(BIN)/xieshang up

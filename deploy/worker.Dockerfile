@@ -5,6 +5,6 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml README.md ./
 COPY services ./services
 COPY workflows ./workflows
-RUN pip install . && useradd --system --uid 10001 xieshang
+RUN pip install . && python -m compileall -q services workflows && useradd --system --uid 10001 xieshang
 USER xieshang
 CMD ["python", "-m", "workflows.worker"]

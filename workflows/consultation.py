@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from .attention import Attention, AttentionMixin
     from .followup_types import FollowUpClosed
+    from .ids import consultation_workflow_id  # noqa: F401 - where services import it from
     from .lifecycle_types import (
         COMPOSITION_BY_FORMAT,
         ConsultationTiming,
@@ -50,10 +51,6 @@ with workflow.unsafe.imports_passed_through():
         ResearchCompleted,
         ResumeConsultation,
     )
-
-
-def consultation_workflow_id(topic_id: int) -> str:
-    return f"consultation-{topic_id}"
 
 
 @dataclass
@@ -375,10 +372,9 @@ class ConsultationWorkflow(AttentionMixin):
         except TimeoutError:
             return False
 
-    async def _notice(self, kind: str, payload: dict, recipients: list[str] | None = None, *,
-                      key: str | None = None) -> None:
+    async def _notice(self, kind: str, payload: dict, recipients: list[str] | None = None) -> None:
         request = NoticeRequest(
-            idempotency_key=f"topic-{self._topic_id}-{key or kind}",
+            idempotency_key=f"topic-{self._topic_id}-{kind}",
             kind=kind,
             recipients=recipients or [f"submitters:topic-{self._topic_id}"],
             payload={"topic_id": self._topic_id, **payload},

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         PlanRequest,
         ReopenRequest,
     )
+    from .ids import consultation_id_beside
 
 RATINGS = vocabulary.RATINGS
 _ACTIVITY = dict(
@@ -113,8 +114,10 @@ class FollowUpWorkflow(AttentionMixin):
         if workflow.patched("tell-consultation-when-closed") and self._in.consultation_topic_id:
             # A signal, not a child relation: the consultation may have continued-as-new.
             try:
+                # Same namespace as this follow-up's own id (services/common/workflow_ids.py): unchanged
+                # ("consultation-<topic>") for un-namespaced ids and saved histories.
                 await workflow.get_external_workflow_handle(
-                    f"consultation-{self._in.consultation_topic_id}"
+                    consultation_id_beside(workflow.info().workflow_id, self._in.consultation_topic_id)
                 ).signal(
                     "follow_up_closed",
                     FollowUpClosed(

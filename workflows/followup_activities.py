@@ -33,6 +33,7 @@ from .followup_types import (
     ReopenDecision,
     ReopenRequest,
 )
+from .telemetry import record_escalation_fired
 
 
 class FollowUpActivities:
@@ -94,6 +95,7 @@ class FollowUpActivities:
         body = await self.send(
             "POST", f"/commitments/{record.commitment_id}/escalation-events", record.__dict__, record.event_key
         )
+        record_escalation_fired(record.level, record.step, record.planned_at, record.fired_at)
         return int(body["id"])
 
     @activity.defn

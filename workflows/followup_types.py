@@ -9,10 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .attention import Attention
-
-
-def followup_workflow_id(commitment_id: int) -> str:
-    return f"followup-{commitment_id}"
+from .ids import followup_workflow_id  # noqa: F401 - where services import it from
 
 
 class FollowUpStage:

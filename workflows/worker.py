@@ -13,13 +13,16 @@ from temporalio.worker import Worker
 
 from services.common.log import configure_logging
 from services.common.service_client import ServiceClient
-from services.common.settings import get_settings
+from services.common.settings import Settings, get_settings
 from services.common.temporal import connect
+from services.common.tracing import configure_tracing
 
+from . import ids
 from .activities import LifecycleActivities
 from .consultation import ConsultationWorkflow
 from .followup import FollowUpWorkflow
 from .followup_activities import FollowUpActivities
+from .telemetry import WorkerMetrics, worker_runtime
 
 WORKFLOWS = [ConsultationWorkflow, FollowUpWorkflow]
 
@@ -41,11 +44,25 @@ def activities_for(services: ServiceClient) -> list:
     ]
 
 
+def worker_options(settings: Settings) -> dict:
+    """Tuning from settings (docs/scaling.md); None leaves the SDK's default."""
+    options: dict = {"max_cached_workflows": settings.worker_max_cached_workflows}
+    if settings.worker_max_concurrent_workflow_tasks is not None:
+        options["max_concurrent_workflow_tasks"] = settings.worker_max_concurrent_workflow_tasks
+    if settings.worker_max_concurrent_activities is not None:
+        options["max_concurrent_activities"] = settings.worker_max_concurrent_activities
+    return options
+
+
 async def run_worker() -> None:
+    """Order: logging and tracing first, then the metrics runtime (binds the metrics
+    port), the client on that runtime, and the worker on the client."""
     settings = get_settings()
     configure_logging(settings.log_level, service="worker")
+    configure_tracing(settings, "worker")
+    ids.configure(settings.installation_id, settings.data_dir)
     log = structlog.get_logger()
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -56,6 +73,8 @@ async def run_worker() -> None:
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
             activities=activities_for(services),
+            interceptors=[WorkerMetrics()],
+            **worker_options(settings),
         )
         async with worker:
             log.info("worker.started", task_queue=settings.temporal_task_queue)

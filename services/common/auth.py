@@ -126,18 +126,6 @@ def allow(*roles: Role):
             raise Problem(403, "Forbidden", f"Role '{principal.role.value}' may not do this; allowed: {names}.")
         return principal
 
-    check.roles = allowed  # type: ignore[attr-defined]  # read by the authorization-matrix test
+    check.roles = tuple(sorted(allowed, key=lambda r: r.value))  # type: ignore[attr-defined]  # read by services.common.openapi
     return check
 
-
-def declared_roles(dependant) -> frozenset[Role] | None:  # noqa: ANN001  (fastapi.dependencies.models.Dependant)
-    """The roles a route's ``allow(...)`` declares, found in its dependency tree; None
-    when it declares none."""
-    for dep in dependant.dependencies:
-        roles = getattr(dep.call, "roles", None)
-        if roles is not None:
-            return roles
-        found = declared_roles(dep)
-        if found is not None:
-            return found
-    return None

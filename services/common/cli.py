@@ -45,6 +45,22 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_payload_key(args: argparse.Namespace, settings: Settings) -> int:
+    """`xieshang payload-key rotate`: a new current key in <data_dir>/payload-keys.json;
+    old keys stay to decrypt what they encrypted. Restart the processes to use it."""
+    from .codec import payload_keys, rotate_generated_keys
+
+    if args.action == "rotate":
+        try:
+            print(f"new current payload key: {rotate_generated_keys(settings)}")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    keys = payload_keys(settings)
+    print(f"keys: {', '.join(keys.keys)} (current: {keys.current})")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from .migrate import upgrade
 
@@ -133,6 +149,13 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     try:
+        if not settings.installation_id:
+            from .workflow_ids import ensure_installation_file
+
+            # A fresh data dir (no Temporal state yet) gets its own workflow-id namespace.
+            installation = ensure_installation_file(settings.data_dir, fresh=not stack.temporal_db.exists())
+            if installation:
+                step(f"installation id {installation} (workflow ids consultation-{installation}-<topic id>)")
         step(f"applying migrations (databases under {settings.data_dir}/ unless XIESHANG_*_DATABASE_URL is set)")
         upgrade_all(settings)
         step(f"starting Temporal dev server (state in {stack.temporal_db})")
@@ -193,6 +216,10 @@ def main(argv: list[str] | None = None) -> None:
     p_verify = audit_sub.add_parser("verify", help="walk the hash chain; name the first broken link")
     p_verify.add_argument("--service", default="all", choices=["all", *SERVICE_NAMES])
     p_verify.set_defaults(func=cmd_audit_verify)
+
+    p_key = sub.add_parser("payload-key", help="list or rotate the Temporal payload encryption keys")
+    p_key.add_argument("action", choices=["list", "rotate"])
+    p_key.set_defaults(func=cmd_payload_key)
 
     p_up = sub.add_parser("up", help="run Temporal, the three services and the worker")
     p_up.set_defaults(func=cmd_up)

@@ -33,13 +33,14 @@ class StackPorts:
     intake: int = 8001
     talent: int = 8002
     evaluation: int = 8003
+    worker_metrics: int = 9464  # the worker's Prometheus endpoint
 
     def service(self, name: ServiceName) -> int:
         return getattr(self, name)
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(*(free_port() for _ in range(5)))
+        return cls(*(free_port() for _ in range(6)))
 
 
 def free_port() -> int:
@@ -165,6 +166,7 @@ class DevStack:
             "XIESHANG_DATA_DIR": str(self.data_dir),
             "XIESHANG_TEMPORAL_ADDRESS": f"127.0.0.1:{self.ports.temporal}",
             "XIESHANG_TEMPORAL_UI_URL": f"http://127.0.0.1:{self.ports.temporal_ui}",
+            "XIESHANG_WORKER_METRICS_PORT": str(self.ports.worker_metrics),
         }
         for name in SERVICE_NAMES:
             base[f"XIESHANG_{name.upper()}_URL"] = self.service_url(name)
@@ -288,6 +290,9 @@ class DevStack:
             "--ui-port", str(self.ports.temporal_ui),
             "--db-filename", str(self.temporal_db),
             "--ui-disable-news-fetch",  # the UI must not call out of loopback
+            # Payloads are encrypted (codec.py); the UI decodes them through intake's codec
+            # endpoint for operators and clerks (docs/operators.md).
+            "--ui-codec-endpoint", f"{self.service_url('intake')}/codec",
             # WAL roughly doubles the dev server's write rate on SQLite (measured 52 -> 118 starts/s).
             "--sqlite-pragma", "journal_mode=wal",
             "--sqlite-pragma", "synchronous=normal",
@@ -305,6 +310,9 @@ class DevStack:
             sys.executable, "-m", "uvicorn", f"services.{name}.main:app",
             "--host", "127.0.0.1", "--port", str(port or self.ports.service(name)),
             "--no-access-log", "--timeout-graceful-shutdown", "10",
+            # request.client is the real peer; X-Forwarded-For is read only from the
+            # trusted proxies in settings (services/common/client_identity.py).
+            "--no-proxy-headers",
         ]
         return self.spawn(process_name or name, argv)
 

@@ -6,19 +6,24 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-import structlog
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from . import workflow_ids
 from .db import create_engine, session_factory
 from .log import configure_logging
+from .openapi import install_problem_openapi
+from .metrics import Refresher, install_metrics
 from .problems import Problem, install_problem_handlers
+from .request_guard import RequestGuard
 from .settings import ServiceName, Settings, get_settings
 from .temporal import TemporalConnection
-from .writes import WRITE_METHODS, WriteGuard, request_records
+from .tracing import configure_tracing, instrument_app
+from .writes import WriteGuard, request_records
 
 log = structlog.get_logger()
 
@@ -57,12 +62,14 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter],
     background: Sequence[BackgroundTask] = (),
+    metric_refreshers: Sequence[Refresher] = (),
     settings: Settings | None = None,
     metadata: MetaData | None = None,
 ) -> FastAPI:
     """The service's app. ``metadata`` holds its tables, among them the idempotency keys
     and the audit trail that the request guard (services/common/writes.py) writes."""
     settings = settings or get_settings()
+    workflow_ids.configure(settings.installation_id, settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,39 +92,21 @@ def create_service_app(
     app.state.service_name = name
     app.state.temporal = TemporalConnection(settings)
     install_problem_handlers(app)
+    # The write guard (idempotency, audit trail) runs inside the request guard: it sees
+    # only bodies that guard let through, and an exception it re-raises after releasing
+    # its key becomes the request guard's problem+json 500.
     app.add_middleware(WriteGuard)
+    # Inside Starlette's ServerErrorMiddleware, outside the routes' exception handlers:
+    # request ids, the input no route may receive, and a 500 that keeps the connection.
+    app.add_middleware(RequestGuard)
+    install_metrics(app, name, list(metric_refreshers))
+    configure_tracing(settings, name)
+    instrument_app(app, settings)
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router)
-    _document_idempotency_key(app)
+    install_problem_openapi(app)
     return app
-
-
-def _document_idempotency_key(app: FastAPI) -> None:
-    """Every write accepts Idempotency-Key (the guard handles it, not the routes):
-    say so in each write operation of the OpenAPI document."""
-    plain_openapi = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = plain_openapi()
-        header = {
-            "name": "Idempotency-Key", "in": "header", "required": False,
-            "description": "Any unique string (a UUID). A retry with the same key, by the same caller, to the same "
-                           "route and with the same body gets the first answer (Idempotent-Replayed: true); the "
-                           "same key with another body is 422.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-        }
-        for operations in schema.get("paths", {}).values():
-            for method, operation in operations.items():
-                if method.upper() in WRITE_METHODS:
-                    parameters = operation.setdefault("parameters", [])
-                    if not any(p.get("name") == "Idempotency-Key" for p in parameters):
-                        parameters.append(header)
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _health_router() -> APIRouter:

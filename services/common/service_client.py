@@ -1,14 +1,23 @@
-"""HTTP between Xieshang processes, always carrying a service token."""
+"""HTTP between Xieshang processes, always carrying a service token.
+
+A service may run as several replicas (``XIESHANG_<SERVICE>_URL`` a comma-separated
+list, sharing one database): each request starts at the next replica in turn and fails
+over to the others only when the connection could not be made, so nothing was sent and
+trying elsewhere cannot do anything twice. Any other failure (an answer, a timeout, a
+connection cut mid-request) is the caller's to retry: activities retry with the same
+Idempotency-Key.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
 from .auth import Role, mint_token
 from .settings import ServiceName, Settings
+from .tracing import instrument_httpx_client
 
 
 class ServiceCallError(Exception):
@@ -30,13 +39,15 @@ class ServiceClient:
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
         self._http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, transport=transport)
+        instrument_httpx_client(self._http, settings)
         self._token = ""
         self._token_expires = 0.0
+        self._next_replica: dict[str, int] = {}
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> "ServiceClient":
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -63,11 +74,23 @@ class ServiceClient:
         headers = {"Authorization": f"Bearer {self._bearer()}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        url = self._settings.service_url(service) + path
-        response = await self._http.request(method, url, json=json, params=params, headers=headers)
+        response = await self._send_to_a_replica(service, method, path, json=json, params=params, headers=headers)
         if response.status_code >= 400:
             raise ServiceCallError(service, method, path, response.status_code, response.text)
         return response.json() if response.content else None
+
+    async def _send_to_a_replica(self, service: ServiceName, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        urls = self._settings.service_urls(service)
+        first = self._next_replica.get(service, 0) % len(urls)
+        self._next_replica[service] = first + 1
+        for i in range(len(urls)):
+            url = urls[(first + i) % len(urls)]
+            try:
+                return await self._http.request(method, url + path, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if i == len(urls) - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def post_json(self, service: ServiceName, path: str, body: Any, *, idempotency_key: str | None = None) -> Any:
         return await self.request(service, "POST", path, json=body, idempotency_key=idempotency_key)

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     talent_database_url: str = "sqlite+aiosqlite:///.data/talent.db"
     evaluation_database_url: str = "sqlite+aiosqlite:///.data/evaluation.db"
 
+    # Base URL of each service; several replicas as a comma-separated list, which the
+    # worker's ServiceClient uses round-robin with failover (service_urls).
     intake_url: str = "http://127.0.0.1:8001"
     talent_url: str = "http://127.0.0.1:8002"
     evaluation_url: str = "http://127.0.0.1:8003"
@@ -43,6 +45,20 @@ class Settings(BaseSettings):
     jwt_issuer: str = "xieshang"
     # Lifetime of tokens minted for service-to-service calls.
     service_token_ttl_seconds: int = Field(default=3600, ge=60)
+
+    # Temporal payload encryption (services/common/codec.py): key id -> base64 of 32
+    # random bytes, and the id of the key new payloads use (default: the last listed).
+    # Empty means "read or create <data_dir>/payload-keys.json" (embedded mode).
+    payload_keys: dict[str, str] = Field(default_factory=dict)
+    payload_key_id: str = ""
+    # The codec endpoint the Temporal Web UI calls to show decoded payloads
+    # (intake's /codec, docs/operators.md); browsers may call it from these origins
+    # (default: the origin of temporal_ui_url).
+    codec_cors_origins: list[str] = Field(default_factory=list)
+
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g.
+    # ["10.0.0.0/8"]); from anyone else the header is ignored (client_identity.py).
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     # Seconds an outgoing service-to-service HTTP call may take.
     http_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -69,6 +85,35 @@ class Settings(BaseSettings):
     notification_timeout_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=50, ge=1, le=1000)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
+    # Namespaces workflow ids (services/common/workflow_ids.py): consultation-<installation>-<topic id>.
+    # Empty: read <data_dir>/installation-id (`xieshang up` writes one on a fresh data
+    # dir), else un-namespaced ids as before. Production sets one value for all processes.
+    installation_id: str = Field(default="", pattern=r"^[a-z0-9]{0,16}$")
+
+    # Observability (docs/operators.md, deploy/): the worker's Prometheus endpoint
+    # (Temporal SDK metrics and the worker's own; port 0 turns it off) and where traces go
+    # (OpenTelemetry; "none" by default, "console" prints spans, "otlp" sends them over
+    # OTLP/HTTP to tracing_otlp_endpoint).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
+    tracing_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+
+    # Worker tuning (docs/scaling.md). The sticky cache keeps running workflows in memory
+    # so a timer firing does not rebuild (replay) its workflow; size it to the number of
+    # workflows that can be due at once. Slots: None keeps the SDK's defaults.
+    worker_max_cached_workflows: int = Field(default=5000, ge=0)
+    worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
+    worker_max_concurrent_activities: int | None = Field(default=None, ge=1)
+
     @field_validator("jwt_secret", "notification_signing_secret")
     @classmethod
     def _long_enough(cls, value: str) -> str:
@@ -77,11 +122,22 @@ class Settings(BaseSettings):
             raise ValueError("a signing key must be at least 32 characters")
         return value
 
+    def codec_origins(self) -> list[str]:
+        return self.codec_cors_origins or [self.temporal_ui_url.rstrip("/")]
+
     def database_url(self, service: ServiceName) -> str:
         return getattr(self, f"{service}_database_url")
 
+    def service_urls(self, service: ServiceName) -> list[str]:
+        """Every replica's base URL, in the order configured."""
+        urls = [u.strip().rstrip("/") for u in getattr(self, f"{service}_url").split(",") if u.strip()]
+        if not urls:
+            raise ValueError(f"XIESHANG_{service.upper()}_URL is empty")
+        return urls
+
     def service_url(self, service: ServiceName) -> str:
-        return getattr(self, f"{service}_url")
+        """The first (or only) replica's base URL."""
+        return self.service_urls(service)[0]
 
 
 @lru_cache

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
-from .problems import Problem
+from .codec import data_converter
 from .settings import Settings
+from .tracing import temporal_interceptors
+from .workflow_errors import TemporalUnavailable
 
 
 class TemporalConnection:
@@ -28,11 +31,10 @@ class TemporalConnection:
                 try:
                     self._client = await connect(self._settings)
                 except Exception as exc:  # connection refused, DNS, TLS...
-                    raise Problem(
-                        503,
-                        "Temporal unavailable",
-                        f"Cannot reach Temporal at {self._settings.temporal_address}; retry shortly.",
-                    ) from exc
+                    # The one 503 of services/common/workflow_errors.py: Retry-After, and
+                    # nothing stored (callers that store first catch it and say so).
+                    raise TemporalUnavailable(f"Temporal server at {self._settings.temporal_address}",
+                                              stored=False) from exc
         return self._client
 
     async def check(self) -> None:
@@ -40,5 +42,13 @@ class TemporalConnection:
         await client.service_client.check_health()
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client whose payloads are encrypted with the project's keys (codec.py), with the
+    project's interceptors (tracing when on); the worker passes its metrics runtime."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        interceptors=temporal_interceptors(settings),
+        runtime=runtime,
+        data_converter=data_converter(settings),
+    )

@@ -23,6 +23,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from services.common.redact import follow_up_summary
+from services.common.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
 from services.common.settings import Settings
 from services.common.workflow_errors import mapped
 from workflows.attention import ResumeRequest
@@ -33,7 +35,6 @@ from workflows.followup_types import (
     FollowUpStatus,
     followup_workflow_id,
 )
-from services.common.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
 
 from .commitments.models import Commitment
 
@@ -81,7 +82,7 @@ class FollowUpClient:
                         SearchAttributePair(DUE_TIME, commitment.due_at),
                     ]
                 ),
-                static_summary=f"承诺 #{commitment.id} · {commitment.department}: {commitment.content[:60]}",
+                static_summary=follow_up_summary(commitment.id, commitment.department),
                 rpc_timeout=START_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:

@@ -1,6 +1,6 @@
 """Evaluation service (评价): commitments, follow-up records and the two-way evaluation.
 
-    uvicorn services.evaluation.main:app --port 8003
+    uvicorn services.evaluation.main:app --port 8003 --no-proxy-headers
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .commitments import service as commitments
 from .commitments.views import router as commitments_router
 from .events.views import router as events_router
 from .notifications.delivery import deliver_notifications
+from .notifications.metrics import refresh_outbox_gauges
 from .notifications.views import router as notifications_router
 from .ratings.views import router as ratings_router
 from .scorecards.views import router as scorecards_router
@@ -34,4 +35,5 @@ app = create_service_app(
     description="Commitments (承诺), their follow-up (督办) and the two-way evaluation (双向评价).",
     routers=[commitments_router, ratings_router, scorecards_router, notifications_router, calendar_router, events_router],
     background=[recovery_loop("commitments", deliver_pending_follow_ups), deliver_notifications],
+    metric_refreshers=[refresh_outbox_gauges],
 )

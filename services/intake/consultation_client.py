@@ -33,6 +33,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from services.common.redact import consultation_summary
+from services.common.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 from services.common.settings import Settings
 from services.common.workflow_errors import mapped
 from workflows.consultation import (
@@ -43,7 +45,6 @@ from workflows.consultation import (
     consultation_workflow_id,
 )
 from workflows.lifecycle_types import ConsultationTiming
-from services.common.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 
 from .topics.models import Topic
 
@@ -100,7 +101,7 @@ class ConsultationClient:
                         SearchAttributePair(TOPIC_CHANNEL, topic.channel),
                     ]
                 ),
-                static_summary=f"议题 #{topic.id}: {topic.title}",
+                static_summary=consultation_summary(topic.id, topic.title),
                 rpc_timeout=START_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:

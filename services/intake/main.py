@@ -1,6 +1,6 @@
 """Intake service (受理): topics from the seven channels and what becomes of them.
 
-    uvicorn services.intake.main:app --port 8001
+    uvicorn services.intake.main:app --port 8001 --no-proxy-headers
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from services.common.codec_server import router as codec_router
 from services.common.service_app import create_service_app, recovery_loop
 
 from .base import Base
@@ -47,6 +48,7 @@ app = create_service_app(
     metadata=Base.metadata,
     title="Xieshang intake (协商 · 受理)",
     description="Topics (议题) from the seven channels, screening, the chair's decisions and the annual plan.",
-    routers=[topics_router, submissions_router, decisions_router, lifecycle_router, meetings_router, reference_router],
+    routers=[topics_router, submissions_router, decisions_router, lifecycle_router, meetings_router, reference_router,
+             codec_router],
     background=[recovery_loop("topics", reconcile_workflows)],
 )

@@ -7,6 +7,7 @@ from .decisions.models import Decision
 from .lifecycle.models import ResearchReport
 from .meetings.models import Meeting, MeetingAttendee, MeetingCommitment
 from .reference.models import Organiser, Venue
+from .submissions.models import RateCounter
 from .topics.models import Submission, Topic
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "MeetingAttendee",
     "MeetingCommitment",
     "Organiser",
+    "RateCounter",
     "ResearchReport",
     "Submission",
     "Topic",

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from services.common.redact import mask_for_matching, scrub_personal_data
 from services.common.text import detect_garbled, is_cjk, normalise_for_matching, repair_mojibake
 
 __all__ = [
@@ -261,7 +262,10 @@ def _as_str(value: object) -> str:
 
 def _screen(text: object, title: object) -> ScreeningResult:
     raw = "\n".join(p for p in (_as_str(title), _as_str(text)) if p)
-    key = normalise_for_matching(raw)
+    # Keywords, keyword lists and repetition are judged on the text with personal data
+    # masked (a phone number is neither a repeated digit run nor part of a term); links
+    # and contact ids are looked for in the text as sent, and reported without it.
+    key = mask_for_matching(normalise_for_matching(raw))
     reasons: list[ScreeningReason] = []
 
     if not any(ch.isalnum() for ch in key):
@@ -310,7 +314,7 @@ def _screen(text: object, title: object) -> ScreeningResult:
             return m.group(0).startswith(("加", "+", "＋")) or "加" in before
         weight = _combine(0.45 if invites(m) else 0.25 for m in contacts)
         reasons.append(ScreeningReason("contact_advert", round(min(0.8, weight), 3),
-                                       ", ".join(m.group(0).strip() for m in contacts[:3])))
+                                       scrub_personal_data(", ".join(m.group(0).strip() for m in contacts[:3]))))
 
     rep = _repetition_reason(key)
     if rep:

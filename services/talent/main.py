@@ -1,6 +1,6 @@
 """Talent service (人才): the consultation talent pool and fair draws.
 
-    uvicorn services.talent.main:app --port 8002
+    uvicorn services.talent.main:app --port 8002 --no-proxy-headers
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from services.common.text import ensure_no_control_characters
+from services.common.types import Day
 
 from .vocabulary import (
     EXPERTISE_FIELDS,
@@ -58,7 +59,7 @@ class _PersonFields(_Strict):
     gender: Gender | None = None
     age_band: AgeBand | None = None
     active: bool = True
-    unavailable_until: date | None = Field(default=None, description="not drawn up to and including this date")
+    unavailable_until: Day | None = Field(default=None, description="not drawn up to and including this date")
     conflict_departments: Annotated[list[Name], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=20, description="departments with a declared conflict of interest (e.g. 教育体育局)"
     )
@@ -86,7 +87,7 @@ class PersonUpdate(_Strict):
     gender: Gender | None = None
     age_band: AgeBand | None = None
     active: bool | None = None
-    unavailable_until: date | None = None
+    unavailable_until: Day | None = None
     conflict_departments: Annotated[list[Name], AfterValidator(_unique)] | None = Field(default=None, max_length=20)
     conflict_organisations: Annotated[list[Name], AfterValidator(_unique)] | None = Field(default=None, max_length=20)
     phone: Phone | None = None

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import STAFF_ROLES, Principal, Role, allow
 from services.common.db import get_session
+from services.common.types import Cursor, DbId
 
 from . import draws, service
 from .imports import MAX_FILE_BYTES, parse_people_file
@@ -72,19 +73,19 @@ async def import_people(
     return await service.import_people(session, parsed, principal)
 
 
-@router.get("/{person_id}", response_model=PersonRead, summary="One person (contact details for clerks only)")
-async def read_person(person_id: int, session: Session, principal: Reader) -> PersonRead:
+@router.get("/{person_id:int}", response_model=PersonRead, summary="One person (contact details for clerks only)")
+async def read_person(person_id: DbId, session: Session, principal: Reader) -> PersonRead:
     return service.to_read(await service.get_person(session, person_id), principal)
 
 
-@router.patch("/{person_id}", response_model=PersonRead, summary="Change some fields of a person (clerk)")
-async def update_person(person_id: int, data: PersonUpdate, session: Session, principal: Clerk) -> PersonRead:
+@router.patch("/{person_id:int}", response_model=PersonRead, summary="Change some fields of a person (clerk)")
+async def update_person(person_id: DbId, data: PersonUpdate, session: Session, principal: Clerk) -> PersonRead:
     return service.to_read(await service.update_person(session, person_id, data), principal)
 
 
-@router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT,
+@router.delete("/{person_id:int}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Erase a person (clerk); past draw records keep the id and categorical values only")
-async def delete_person(person_id: int, session: Session, _: Clerk) -> Response:
+async def delete_person(person_id: DbId, session: Session, _: Clerk) -> Response:
     await service.delete_person(session, person_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -101,7 +102,7 @@ async def list_people(
     gender: Gender | None = None,
     age_band: AgeBand | None = None,
     active: bool | None = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PersonPage:
     return await service.list_people(
@@ -131,7 +132,7 @@ async def create_draw(
     422: {"description": "Invalid request, or quotas that cannot be met with the kept members; nothing stored"},
 }, summary="Replace those who declined (service, clerk); the quotas still hold for the whole panel")
 async def create_replacement(
-    draw_id: int, data: ReplacementCreate, response: Response, session: Session, principal: Drawer,
+    draw_id: DbId, data: ReplacementCreate, response: Response, session: Session, principal: Drawer,
 ) -> DrawRead:
     draw, created = await draws.create_replacement(session, draw_id, data, principal)
     if not created:
@@ -143,14 +144,14 @@ async def create_replacement(
     409: {"description": "The draw announced no public randomness, or was revealed with another value"},
 }, summary="Bring the announced public random value and draw the panel (service, clerk); repeatable")
 async def reveal_draw(
-    draw_id: int, data: RevealCreate, session: Session, _: Drawer,
+    draw_id: DbId, data: RevealCreate, session: Session, _: Drawer,
 ) -> DrawRead:
     return draws.to_read(await draws.reveal(session, draw_id, data))
 
 
 @draw_router.get("/{draw_id}/portfolio", response_model=PublishedPortfolio,
                  summary="Phase 1 as published before the panel: the portfolio, its hash, the commitment")
-async def draw_portfolio(draw_id: int, session: Session, _: Reader) -> PublishedPortfolio:
+async def draw_portfolio(draw_id: DbId, session: Session, _: Reader) -> PublishedPortfolio:
     return draws.published_portfolio(await draws.get_draw(session, draw_id))
 
 
@@ -158,25 +159,25 @@ async def draw_portfolio(draw_id: int, session: Session, _: Reader) -> Published
 async def list_draws(
     session: Session,
     _: Reader,
-    consultation_id: Annotated[int | None, Query(ge=1)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    consultation_id: Annotated[DbId | None, Query()] = None,
+    after: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DrawPage:
     return await draws.list_draws(session, consultation_id=consultation_id, after=after, limit=limit)
 
 
 @draw_router.get("/{draw_id}", response_model=DrawRead, summary="One draw")
-async def read_draw(draw_id: int, session: Session, _: Reader) -> DrawRead:
+async def read_draw(draw_id: DbId, session: Session, _: Reader) -> DrawRead:
     return draws.to_read(await draws.get_draw(session, draw_id))
 
 
 @draw_router.get("/{draw_id}/probabilities", response_model=ProbabilityPage,
                  summary="Each eligible person's exact selection probability (by person id, keyset pages)")
 async def draw_probabilities(
-    draw_id: int,
+    draw_id: DbId,
     session: Session,
     _: Reader,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=20000)] = 1000,
 ) -> ProbabilityPage:
     return draws.probabilities(await draws.get_draw(session, draw_id), after=after, limit=limit)
@@ -184,14 +185,14 @@ async def draw_probabilities(
 
 @draw_router.get("/{draw_id}/export", summary="The draw record an auditor verifies offline "
                  "(python -m services.talent.sortition.verify FILE)")
-async def export_draw(draw_id: int, session: Session, _: Reader) -> JSONResponse:
+async def export_draw(draw_id: DbId, session: Session, _: Reader) -> JSONResponse:
     record = draws.drawn_record(await draws.get_draw(session, draw_id))
     return JSONResponse(record, headers={"Content-Disposition": f'attachment; filename="draw-{draw_id}.json"'})
 
 
 @draw_router.get("/{draw_id}/verify", response_model=VerificationRead,
                  summary="Verify the stored record: every check of the offline verifier, no solver")
-async def verify_draw(draw_id: int, session: Session, _: Reader) -> VerificationRead:
+async def verify_draw(draw_id: DbId, session: Session, _: Reader) -> VerificationRead:
     record = draws.drawn_record(await draws.get_draw(session, draw_id))
     report = await draws.verify(record)
     return VerificationRead(ok=report.ok, passed=report.passed, failures=report.failures)

@@ -15,8 +15,9 @@ _addresses = itertools.count(1)
 
 
 def resident(stack: Stack) -> dict[str, str]:
-    """A public token for a new resident, from an address of its own: uvicorn trusts
-    X-Forwarded-For from 127.0.0.1 (its default), as it would behind the county's proxy."""
+    """A public token for a new resident, from an address of its own: the test stack
+    trusts X-Forwarded-For from 127.0.0.1 (XIESHANG_TRUSTED_PROXIES in tests/stack.py), as
+    the county's reverse proxy would be trusted."""
     n = next(_addresses)
     return {
         **stack.auth(Role.PUBLIC, subject=f"wx-{uuid.uuid4().hex[:10]}"),

@@ -32,7 +32,7 @@ PUBLIC_CASES = [
     ("content wrong type", {**GOOD_PUBLIC, "content": ["列表"]}, "content", "string_type"),
     ("missing content", {"title": "只有标题"}, "content", "missing"),
     ("blank content", {**GOOD_PUBLIC, "content": "   \n  "}, "content", "value_error"),
-    ("NUL in content", {**GOOD_PUBLIC, "content": "路灯\x00坏了"}, "content", "value_error"),
+    ("NUL in content", {**GOOD_PUBLIC, "content": "路灯\x00坏了"}, "content", "unstorable_text"),
     ("escape in title", {**GOOD_PUBLIC, "title": "路灯\x1b[31m坏了"}, "title", "value_error"),
     ("zero-width in title", {**GOOD_PUBLIC, "title": "路灯\u200b坏了"}, "title", "value_error"),
     ("newline in name", {**GOOD_PUBLIC, "submitter_name": "王\n女士"}, "submitter_name", "value_error"),

@@ -39,7 +39,7 @@ def test_decision_without_a_worker_is_delivered_later(stack: Stack) -> None:
         return decision if decision["delivery"] == "delivered" else None
 
     decision = eventually(delivered, timeout=60, what="reconciler to deliver the decision")
-    assert decision["stage"] == "accepted"
+    assert decision["stage"] in ("accepted", "research")  # the stage mirror may already have moved on
     assert get(stack, f"/topics/{topic['id']}", chair).json()["stage"] in ("accepted", "research")  # research follows
     eventually(lambda: ui_query(stack, f"PlanYear=2034 AND Organiser='liaison-studio' AND WorkflowId='{topic['workflow_id']}'"),
                what="plan attributes")

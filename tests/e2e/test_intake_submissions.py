@@ -231,8 +231,6 @@ def test_staff_merge_and_split(stack: Stack) -> None:
 def test_contact_stays_out_of_logs_workflow_history_and_search_attributes(stack: Stack) -> None:
     import asyncio
 
-    from temporalio.client import Client
-
     contact, name = "手机 13912345678", "隐私测试居民"
     response = post(
         stack, "/public/submissions",
@@ -243,16 +241,23 @@ def test_contact_stays_out_of_logs_workflow_history_and_search_attributes(stack:
     assert response.status_code == 201, response.text
     workflow_id = f"consultation-{response.json()['topic_id']}"
 
-    async def history_and_attributes() -> bytes:
-        client = await Client.connect(stack.temporal_address)
+    async def history_and_attributes() -> tuple[bytes, bytes]:
+        from services.common.codec import decode_in_place
+
+        client = await stack.temporal_client()
         handle = client.get_workflow_handle(workflow_id)
         history = await handle.fetch_history()
         description = await handle.describe()
-        # Payloads as the server stores them (raw JSON bytes inside the protobufs).
-        return b"".join(e.SerializeToString() for e in history.events) + description.raw_description.SerializeToString()
+        # Payloads as the server stores them (encrypted), then decrypted with the stack's keys.
+        raw = b"".join(e.SerializeToString() for e in history.events) + description.raw_description.SerializeToString()
+        for event in history.events:
+            await decode_in_place(event, client.data_converter.payload_codec)
+        return raw, b"".join(e.SerializeToString() for e in history.events)
 
-    recorded = asyncio.run(history_and_attributes())
-    assert b"public_online" in recorded  # the input payload is there: the check can see payloads
+    raw, decoded = asyncio.run(history_and_attributes())
+    assert b"topic_id" not in raw  # payloads (the workflow input's JSON) are encrypted at rest...
+    assert b"topic_id" in decoded  # ...and the decrypted ones are there: the check can see payloads
+    recorded = raw + decoded
     # Every log the stack writes (stdout and stderr of each process, the worker's too).
     logs = "".join(p.read_text(errors="replace") for p in (stack.devstack.data_dir / "logs").glob("*.log"))
     assert "intake.stderr.log" in {p.name for p in (stack.devstack.data_dir / "logs").glob("*.log")}

@@ -242,19 +242,22 @@ def replay_and_keep(stack: Stack, workflow_ids: list[str]) -> None:
     import os
     from pathlib import Path
 
-    from temporalio.client import Client
     from temporalio.worker import Replayer
 
+    from services.common.codec import decode_in_place
     from tests.stack import _in_thread
     from workflows.worker import WORKFLOWS
 
     histories = Path(__file__).resolve().parents[1] / "histories"
 
     async def run() -> None:
-        client = await Client.connect(stack.temporal_address)
+        client = await stack.temporal_client()
         for workflow_id in workflow_ids:
             history = await client.get_workflow_handle(workflow_id).fetch_history()
-            await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+            await Replayer(workflows=WORKFLOWS, data_converter=client.data_converter).replay_workflow(history)
+            # Saved in the clear: CI replays them without this stack's payload keys.
+            for event in history.events:
+                await decode_in_place(event, client.data_converter.payload_codec)
             if os.environ.get("XIESHANG_RECORD_HISTORIES") and stack.backend == "sqlite":
                 name = workflow_id.split("-")[0]
                 (histories / f"kindergarten_{name}.json").write_text(history.to_json())

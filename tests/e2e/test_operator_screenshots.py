@@ -10,10 +10,11 @@ browser of its own.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import shutil
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import httpx
 import pytest
@@ -65,7 +66,11 @@ def browser_page():
 def shoot(page, url: str, name: str, wait_for_text: str, tab: str | None = None) -> str:  # noqa: ANN001
     page.goto(url, wait_until="load")
     if tab:
-        page.get_by_text(tab, exact=True).first.click(timeout=20_000)
+        # Follow the tab's link: while decoded payloads re-render the page, the tab may
+        # never be "stable" enough for a click under load.
+        link = page.get_by_text(tab, exact=True).first
+        link.wait_for(state="attached", timeout=20_000)
+        page.goto(urljoin(url, link.get_attribute("href")), wait_until="load")
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     try:
@@ -92,11 +97,23 @@ def all_text(page) -> str:  # noqa: ANN001
     return "\n".join(parts)
 
 
+def operator_codec(page, stack: Stack) -> None:
+    """What an operator's browser does once the codec endpoint is set with their token
+    (docs/operators.md): the UI's calls to intake's /codec carry an operator token."""
+    token = stack.token(Role.OPERATOR, subject="operator-screenshots")
+
+    def authorise(route) -> None:
+        route.continue_(headers={**route.request.headers, "authorization": f"Bearer {token}"})
+
+    page.route(re.compile(r".*/codec/(de|en)code(\?.*)?$"), authorise)  # the UI adds a query string
+
+
 def test_operator_views_in_the_web_ui(stack: Stack, browser_page) -> None:
     if stack.backend != "sqlite":
         pytest.skip("the screenshots are taken once per run, on the SQLite stack")
     ui = stack.devstack.temporal_ui_url
     topic = httpx.post(f"{stack.url('intake')}/topics", json=KINDERGARTEN, headers=stack.auth(Role.CLERK)).json()
+    operator_codec(browser_page, stack)  # without it the UI shows payloads still encrypted
     # An overdue follow-up at level 2 whose next timer (会议督办) is pending for a while.
     c = create_commitment(stack, due_in=1, scale=5)
     eventually(lambda: "urge" in ladder_steps(escalations(stack, c["id"])), timeout=30, what="催办")
@@ -114,6 +131,7 @@ def test_operator_views_in_the_web_ui(stack: Stack, browser_page) -> None:
                  "督办 (level 2)")  # the pending timer's summary names the next rung
     html = shoot(browser_page, f"{ui}/namespaces/default/workflows/followup-{c['id']}", "followup-details",
                  f"承诺 #{c['id']}", tab="User Metadata")
-    assert "escalation level: 1" in html
+    # Level 1 or higher: on a loaded machine the ladder may have climbed on meanwhile.
+    assert re.search(r"escalation level: [1-4]", html), html[-400:]
     for name in ("saved-query-overdue", "consultation-summary", "followup-pending-timer", "followup-details"):
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000

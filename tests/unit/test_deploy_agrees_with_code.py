@@ -89,3 +89,52 @@ def test_readme_lists_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = sorted(v for v in SETTINGS_VARS if v not in readme)
     assert not missing, f"README.md does not document {missing}"
+
+
+def test_every_uvicorn_ignores_forwarded_headers_itself() -> None:
+    """Uvicorn's own proxy-header handling trusts X-Forwarded-For from loopback, which
+    would let a caller choose the address rate limits count; the services read the header
+    only from settings.trusted_proxies (services/common/client_identity.py)."""
+    from services.common.devstack import DevStack
+
+    commands = [" ".join(SERVICES[name]["command"]) for name in SERVICE_NAMES]
+    commands.append((ROOT / "deploy" / "service.Dockerfile").read_text().split("CMD", 1)[1])
+    for command in commands:
+        assert "--no-proxy-headers" in command, command
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        stack = DevStack(data_dir=Path(data_dir))
+        stack.spawn = lambda name, argv, env=None: argv  # capture the command only
+        for name in SERVICE_NAMES:
+            assert "--no-proxy-headers" in stack.start_service(name)
+def test_prometheus_scrapes_every_service_and_the_worker() -> None:
+    assert {"prometheus", "grafana"} <= set(SERVICES)
+    mounted = {v.split(":")[0] for v in SERVICES["prometheus"]["volumes"]}
+    assert "./deploy/prometheus.yml" in mounted
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for group in job["static_configs"] for t in group["targets"]}
+    expected = {f"{name}:{StackPorts().service(name)}" for name in SERVICE_NAMES}
+    worker_env = compose_env("worker")
+    assert worker_env["XIESHANG_WORKER_METRICS_HOST"] == "0.0.0.0"  # reachable from the prometheus container
+    expected.add(f"worker:{worker_env['XIESHANG_WORKER_METRICS_PORT']}")
+    assert int(worker_env["XIESHANG_WORKER_METRICS_PORT"]) == Settings().worker_metrics_port
+    assert targets == expected
+
+
+def test_grafana_dashboard_queries_only_metrics_the_code_exports() -> None:
+    import json
+
+    from services.common import metrics
+
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    for volume in SERVICES["grafana"]["volumes"]:
+        assert (ROOT / volume.split(":")[0]).exists(), volume
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    names = {n for e in exprs for n in re.findall(r"\b(xieshang_[a-z_]+)", e)}
+    service_metrics = {m._name for m in vars(metrics).values() if hasattr(m, "_name") and hasattr(m, "_type")}
+    worker_metrics = set(re.findall(r'"(xieshang_[a-z_]+)"', (ROOT / "workflows" / "telemetry.py").read_text()))
+    known = set()
+    for name in service_metrics | worker_metrics:
+        known |= {name, f"{name}_total", f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+    assert names and names <= known, sorted(names - known)

@@ -126,3 +126,19 @@ def test_stop_goes_in_reverse_start_order_and_restarts_nothing(stack: DevStack) 
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert not any("restarted" in line for line in stack.lines)
+
+
+def test_up_binds_the_ports_its_settings_name() -> None:
+    from services.common.cli import ports_from_settings
+    from services.common.settings import Settings
+
+    settings = Settings(
+        temporal_address="127.0.0.1:17233",
+        temporal_ui_url="http://127.0.0.1:18233",
+        intake_url="http://127.0.0.1:18001,http://127.0.0.1:28001",  # replicas: `up` starts the first
+        talent_url="http://127.0.0.1:18002",
+        evaluation_url="http://127.0.0.1:18003/",
+    )
+    assert ports_from_settings(settings) == StackPorts(17233, 18233, 18001, 18002, 18003)
+    with pytest.raises(ValueError, match="names no port"):
+        ports_from_settings(Settings(talent_url="http://talent.internal"))

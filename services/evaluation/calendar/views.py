@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +42,7 @@ async def list_schedules(
     summary="Load a year's official schedule; provisional deadlines are recomputed",
 )
 async def load_schedule(
-    year: int,
+    year: Annotated[int, Path(ge=2000, le=2100)],
     schedule: OfficialSchedule,
     request: Request,
     session: Session,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from services.common.types import UTCTimestamp
+from services.common.types import DbId, DueTimestamp, UTCTimestamp
 from services.common.vocabulary import Rating  # 满意 / 基本满意 / 不满意
+
+from ..notifications.schemas import _no_contact_data
 
 VerificationMeans = Literal[
     "inspection",  # 委员视察
@@ -24,11 +26,11 @@ class _Strict(BaseModel):
 
 
 class CommitmentCreate(_Strict):
-    consultation_topic_id: int = Field(ge=1)
+    consultation_topic_id: DbId
     department: str = Field(min_length=1, max_length=60, description="承办单位, e.g. 教育体育局")
     leader_in_charge: str | None = Field(default=None, max_length=60, description="分管领导")
     content: str = Field(min_length=1, max_length=2000, description="承诺内容")
-    due_at: UTCTimestamp
+    due_at: DueTimestamp
     organiser: str | None = Field(default=None, max_length=60)
     plan_year: int | None = Field(default=None, ge=2000, le=2100)
     policy: Literal["production", "seconds"] = Field(
@@ -74,13 +76,13 @@ class ProgressReportCreate(_Strict):
 
 
 class ExtensionRequestCreate(_Strict):
-    requested_due_at: UTCTimestamp
+    requested_due_at: DueTimestamp
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class ExtensionDecisionCreate(_Strict):
     granted: bool
-    new_due_at: UTCTimestamp | None = Field(default=None, description="defaults to the requested date")
+    new_due_at: DueTimestamp | None = Field(default=None, description="defaults to the requested date")
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -121,7 +123,9 @@ class EscalationEventCreate(_Strict):
     generation: int = Field(ge=0)
     planned_at: UTCTimestamp
     fired_at: UTCTimestamp
-    summary: str = Field(max_length=300)
+    summary: Annotated[str, AfterValidator(_no_contact_data)] = Field(
+        max_length=300, description="carried into the escalation's notification: no contact data"
+    )
     provisional: bool = False
 
 

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from services.common.auth import Principal, Role, allow
 from services.common.db import get_session
 from services.common.problems import Problem
+from services.common.types import Cursor, DbId
 from services.common.workflow_errors import TemporalUnavailable
 
 from . import service
@@ -71,7 +72,7 @@ async def list_commitments(
     department: Annotated[str | None, Query(max_length=60)] = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|completed|verified|closed)$")] = None,
     min_level: Annotated[int | None, Query(ge=0, le=4)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CommitmentPage:
     return await service.list_commitments(
@@ -81,7 +82,7 @@ async def list_commitments(
 
 @router.get("/{commitment_id}", response_model=CommitmentRead, summary="One commitment")
 async def read_commitment(
-    commitment_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
 ) -> CommitmentRead:
     return service.to_read(await service.get_commitment(session, commitment_id, principal))
 
@@ -91,7 +92,7 @@ async def _act(
     response: Response,
     session: AsyncSession,
     principal: Principal,
-    commitment_id: int,
+    commitment_id: DbId,
     kind: str,
     payload: dict[str, Any],
 ) -> ActionRead:
@@ -110,7 +111,7 @@ async def _act(
 @router.post("/{commitment_id}/progress-reports", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Report progress (进展报告)")
 async def report_progress(
-    commitment_id: int, data: ProgressReportCreate, request: Request, response: Response, session: Session,
+    commitment_id: DbId, data: ProgressReportCreate, request: Request, response: Response, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
 ) -> ActionRead:
     return await _act(request, response, session, principal, commitment_id, "progress_report",
@@ -120,7 +121,7 @@ async def report_progress(
 @router.post("/{commitment_id}/extension-requests", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Ask for an extension (申请延期)")
 async def request_extension(
-    commitment_id: int, data: ExtensionRequestCreate, request: Request, response: Response, session: Session,
+    commitment_id: DbId, data: ExtensionRequestCreate, request: Request, response: Response, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
 ) -> ActionRead:
     commitment = await service.get_commitment(session, commitment_id, principal)
@@ -133,7 +134,7 @@ async def request_extension(
 @router.post("/{commitment_id}/extension-requests/{request_id}/decision", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Grant or refuse an extension (committee)")
 async def decide_extension(
-    commitment_id: int, request_id: int, data: ExtensionDecisionCreate, request: Request, response: Response,
+    commitment_id: DbId, request_id: DbId, data: ExtensionDecisionCreate, request: Request, response: Response,
     session: Session, principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))],
 ) -> ActionRead:
     commitment = await service.get_commitment(session, commitment_id, principal)
@@ -147,7 +148,7 @@ async def decide_extension(
 @router.post("/{commitment_id}/completion", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Report completion (办结)")
 async def report_completion(
-    commitment_id: int, data: CompletionCreate, request: Request, response: Response, session: Session,
+    commitment_id: DbId, data: CompletionCreate, request: Request, response: Response, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
 ) -> ActionRead:
     return await _act(request, response, session, principal, commitment_id, "completion",
@@ -157,7 +158,7 @@ async def report_completion(
 @router.post("/{commitment_id}/verification", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Verify completion (核查: inspection, democratic appraisal...)")
 async def verify_completion(
-    commitment_id: int, data: VerificationCreate, request: Request, response: Response, session: Session,
+    commitment_id: DbId, data: VerificationCreate, request: Request, response: Response, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))],
 ) -> ActionRead:
     return await _act(request, response, session, principal, commitment_id, "verification",
@@ -167,7 +168,7 @@ async def verify_completion(
 @router.post("/{commitment_id}/satisfaction", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Rate satisfaction (满意 / 基本满意 / 不满意)")
 async def rate_satisfaction(
-    commitment_id: int, data: SatisfactionCreate, request: Request, response: Response, session: Session,
+    commitment_id: DbId, data: SatisfactionCreate, request: Request, response: Response, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.COMMITTEE, Role.CLERK))],
 ) -> ActionRead:
     return await _act(request, response, session, principal, commitment_id, "satisfaction",
@@ -176,7 +177,7 @@ async def rate_satisfaction(
 
 @router.get("/{commitment_id}/actions", response_model=list[ActionRead], summary="Everything done on a commitment")
 async def list_actions(
-    commitment_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
 ) -> list[ActionRead]:
     commitment = await service.get_commitment(session, commitment_id, principal)
     return [ActionRead.model_validate(a) for a in await service.list_actions(session, commitment)]
@@ -185,7 +186,7 @@ async def list_actions(
 @router.get("/{commitment_id}/escalation-events", response_model=list[EscalationEventRead],
             summary="Rungs of the ladder that fired")
 async def list_escalations(
-    commitment_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
 ) -> list[EscalationEventRead]:
     await service.get_commitment(session, commitment_id, principal)
     return [EscalationEventRead.model_validate(e) for e in await service.list_escalations(session, commitment_id)]
@@ -194,7 +195,7 @@ async def list_escalations(
 @router.post("/{commitment_id}/escalation-events", response_model=EscalationEventRead, status_code=201,
              summary="Record a fired rung (the follow-up workflow; idempotent by event_key)")
 async def record_escalation(
-    commitment_id: int, data: EscalationEventCreate, response: Response, session: Session,
+    commitment_id: DbId, data: EscalationEventCreate, response: Response, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.SERVICE))],
 ) -> EscalationEventRead:
     if data.commitment_id != commitment_id:
@@ -208,7 +209,7 @@ async def record_escalation(
 
 @router.put("/{commitment_id}/state", response_model=CommitmentRead, summary="Mirror the workflow's state (service)")
 async def put_state(
-    commitment_id: int, data: CommitmentStateUpdate, session: Session,
+    commitment_id: DbId, data: CommitmentStateUpdate, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.SERVICE))],
 ) -> CommitmentRead:
     if data.commitment_id != commitment_id:
@@ -222,7 +223,7 @@ async def put_state(
                         503: {"description": "Temporal did not answer (Retry-After); nothing stored, retry"}},
              summary="Resume a follow-up that needs attention (待处理), after fixing its cause")
 async def resume_follow_up(
-    commitment_id: int, request: Request, session: Session,
+    commitment_id: DbId, request: Request, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> FollowUpRead:
     commitment = await service.get_commitment(session, commitment_id, principal)

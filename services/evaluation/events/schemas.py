@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.types import UTCTimestamp
+from services.common.types import BoundedJson, DbId, UTCTimestamp
 
 
 class EventCreate(BaseModel):
@@ -16,9 +16,9 @@ class EventCreate(BaseModel):
     event_key: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$",
                            description="Idempotency key: an event with a known key is recorded once")
     kind: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
-    topic_id: int = Field(ge=1)
+    topic_id: DbId
     occurred_at: UTCTimestamp
-    detail: dict[str, Any] = Field(default_factory=dict)
+    detail: BoundedJson = Field(default_factory=dict)
 
 
 class EventRead(BaseModel):

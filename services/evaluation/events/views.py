@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
 from services.common.db import get_session
+from services.common.types import Cursor, DbId
 
 from . import service
 from .schemas import EventCreate, EventPage, EventRead
@@ -41,9 +42,9 @@ async def record_event(
 async def list_events(
     session: Session,
     _: Annotated[Principal, Depends(allow(Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE))],
-    topic_id: Annotated[int | None, Query(ge=1)] = None,
+    topic_id: Annotated[DbId | None, Query()] = None,
     kind: Annotated[str | None, Query(max_length=60)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EventPage:
     return await service.list_events(session, topic_id=topic_id, kind=kind, after=after, limit=limit)

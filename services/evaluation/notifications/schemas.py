@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from services.common.types import BoundedJson
+
 from .models import NotificationStatus
 
 PAYLOAD_MAX_BYTES = 16 * 1024
@@ -80,7 +82,7 @@ class NotificationCreate(BaseModel):
     recipients: Annotated[
         list[Recipient], Field(min_length=1, max_length=50), AfterValidator(_unique), AfterValidator(_no_contact_data)
     ] = Field(description="Recipient ids or roles as <type>:<id>, e.g. department:教育体育局; never phone numbers")
-    payload: Annotated[dict[str, Any], AfterValidator(_small_payload), AfterValidator(_no_contact_data)] = Field(
+    payload: Annotated[BoundedJson, AfterValidator(_small_payload), AfterValidator(_no_contact_data)] = Field(
         default_factory=dict, description="Ids, vocabulary values and titles; no personal contact data"
     )
 

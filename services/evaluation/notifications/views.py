@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
 from services.common.db import get_session
+from services.common.types import Cursor, DbId
 
 from . import service
 from .models import NotificationStatus
-from .schemas import IDEMPOTENCY_KEY_PATTERN, NotificationCreate, NotificationDetail, NotificationPage
+from .schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    NotificationCreate,
+    NotificationDetail,
+    NotificationPage,
+)
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -54,7 +60,7 @@ async def list_notifications(
     _: Annotated[Principal, Depends(allow(Role.OPERATOR, Role.CLERK))],
     status_: Annotated[NotificationStatus | None, Query(alias="status")] = None,
     kind: Annotated[str | None, Query(max_length=60)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> NotificationPage:
     return await service.list_notifications(session, status=status_, kind=kind, after=after, limit=limit)
@@ -63,7 +69,7 @@ async def list_notifications(
 @router.get("/{notification_id}", response_model=NotificationDetail,
             summary="One notification with its delivery status per webhook endpoint")
 async def get_notification(
-    notification_id: Annotated[int, Path(ge=1)],
+    notification_id: DbId,
     session: Session,
     _: Annotated[Principal, Depends(allow(Role.OPERATOR, Role.CLERK))],
 ) -> NotificationDetail:
@@ -76,7 +82,7 @@ async def get_notification(
     summary="Retry failed deliveries: they become pending, due now, with a fresh budget of attempts",
 )
 async def retry_notification(
-    notification_id: Annotated[int, Path(ge=1)],
+    notification_id: DbId,
     session: Session,
     _: Annotated[Principal, Depends(allow(Role.CLERK))],  # the operator reads, changes nothing
 ) -> NotificationDetail:

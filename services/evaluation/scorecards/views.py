@@ -18,9 +18,10 @@ router = APIRouter(prefix="/scorecards", tags=["scorecards 评价结果"])
 Session = Annotated[AsyncSession, Depends(get_session)]
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR)
 Format = Annotated[Literal["json", "csv"], Query(alias="format")]
+CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV with format=csv"}}
 
 
-@router.get("/departments", response_model=list[DepartmentScorecard],
+@router.get("/departments", response_model=list[DepartmentScorecard], responses=CSV,
             summary="Per implementing department: on-time rate, delays, escalations, satisfaction")
 async def department_scorecards(
     session: Session,
@@ -35,7 +36,7 @@ async def department_scorecards(
     return cards
 
 
-@router.get("/organisers", response_model=list[OrganiserScorecard],
+@router.get("/organisers", response_model=list[OrganiserScorecard], responses=CSV,
             summary="Per organiser and year: topic precision, outcome quality, commitments on time")
 async def organiser_scorecards(
     session: Session,

@@ -213,6 +213,22 @@ def _update_input(decision: Decision, organiser_code: str | None) -> DecisionInp
     return update
 
 
+AMENDING = "amending"  # a plan amendment stored, its ``amend_plan`` update not yet delivered
+
+
+async def deliver_amendment(session: AsyncSession, temporal: Client, decision: Decision, organiser_code: str) -> None:
+    """Send the stored amendment (the update id names the values: a re-send is the same)."""
+    assert decision.format and decision.plan_year
+    await ConsultationClient(temporal).update(
+        decision.topic_id, ConsultationWorkflow.amend_plan,
+        PlanAmendment(decision_id=decision.id, format=decision.format, organiser=organiser_code,
+                      plan_year=decision.plan_year),
+        update_id=f"amend-{decision.id}-{decision.format}-{organiser_code}-{decision.plan_year}", stored=True,
+    )
+    decision.delivery = "delivered"
+    await session.commit()
+
+
 async def deliver_pending(session: AsyncSession, temporal: Client, index: TopicIndex, *, older_than: timedelta) -> int:
     """Re-send decisions whose delivery outcome was unknown (reconciler)."""
     rows = (
@@ -230,6 +246,28 @@ async def deliver_pending(session: AsyncSession, temporal: Client, index: TopicI
             done += await deliver(session, temporal, index, decision, organiser_code=code)
         except Problem:
             done += 1  # refused and withdrawn: settled too
+    amending = (
+        await session.execute(
+            select(Decision, Organiser.code)
+            .join(Organiser, Organiser.id == Decision.organiser_id)
+            .where(Decision.delivery == AMENDING, Decision.decided_at <= utcnow() - older_than)
+            .order_by(Decision.id)
+            .limit(50)
+        )
+    ).all()
+    for decision, code in amending:
+        try:
+            await deliver_amendment(session, temporal, decision, code)
+            done += 1
+        except (WorkflowRefused, WorkflowEnded):
+            # Too late for the workflow (its stage moved on): the record keeps the edit,
+            # the refusal is logged for the office.
+            log.warning("decision.amendment_refused_late", topic_id=decision.topic_id)
+            decision.delivery = "delivered"
+            await session.commit()
+            done += 1
+        except Problem:
+            break  # Temporal still down: the next pass
     return done
 
 
@@ -305,9 +343,12 @@ async def read_plan(session: AsyncSession, year: int) -> PlanRead:
 async def edit_plan_entry(
     session: AsyncSession, temporal: Client, year: int, topic_id: int, data: PlanEntryUpdate
 ) -> PlanRead:
-    """Change an entry of the year's plan. The workflow's ``amend_plan`` update goes
-    first (its search attributes follow the plan); the row is committed after it. The
-    amendment overwrites values, so re-sending it after a failed commit is harmless."""
+    """Change an entry of the year's plan, by the delivery rule: the new values are
+    committed first with ``delivery = "amending"``, then the workflow's ``amend_plan``
+    update is sent (its search attributes follow the plan): accepted → ``delivered``;
+    refused or ended → the old values are restored (409); no answer → 503 saying it is
+    stored, and the reconciler (``deliver_pending``) re-sends it. Meanwhile the entry is
+    not editable (409), as for a decision being delivered."""
     decision = await session.scalar(
         select(Decision).where(
             Decision.topic_id == topic_id, Decision.plan_year == year, Decision.outcome == Outcome.ACCEPTED.value
@@ -335,13 +376,8 @@ async def edit_plan_entry(
     if organiser is None:
         organiser = await session.get(Organiser, decision.organiser_id)
     assert organiser is not None
-    if (new_format, organiser.id, new_year) != (decision.format, decision.organiser_id, decision.plan_year):
-        # Unknown outcome (503): the row is unchanged; resending the same edit is harmless.
-        await ConsultationClient(temporal).update(
-            topic_id, ConsultationWorkflow.amend_plan,
-            PlanAmendment(decision_id=decision.id, format=new_format, organiser=organiser.code, plan_year=new_year),
-            update_id=f"amend-{decision.id}-{new_format}-{organiser.code}-{new_year}", stored=False,
-        )
+    amended = (new_format, organiser.id, new_year) != (decision.format, decision.organiser_id, decision.plan_year)
+    before = (decision.format, decision.organiser_id, decision.plan_year)
     decision.format = new_format
     decision.organiser_id = organiser.id
     decision.plan_year = new_year
@@ -349,6 +385,19 @@ async def edit_plan_entry(
         decision.venue_id = venue.id if venue else None
     if "planned_month" in changes:
         decision.planned_month = data.planned_month
+    if amended:
+        decision.delivery = AMENDING
+        await session.commit()
+        try:
+            await deliver_amendment(session, temporal, decision, organiser.code)
+        except (WorkflowRefused, WorkflowEnded):
+            decision.format, decision.organiser_id, decision.plan_year = before
+            decision.delivery = "delivered"
+            await session.commit()
+            raise
+        except Problem as exc:
+            raise TemporalUnavailable("consultation", stored=True, will_be_delivered=True,
+                                      decision_id=decision.id, delivery=AMENDING) from exc
     await session.commit()
     return await read_plan(session, year)
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
+from services.common.types import DbId
 from services.common.workflow_errors import TemporalUnavailable
 
 from ..deps import Index, READERS, Session, respond
@@ -51,7 +52,7 @@ async def delivered_or_503(session: AsyncSession, decision: Decision, delivered:
     summary="The chair's decision: accept into a year's plan, reject with a reason, or merge",
 )
 async def decide(
-    topic_id: int,
+    topic_id: DbId,
     data: DecisionCreate,
     request: Request,
     session: Session,
@@ -75,7 +76,7 @@ async def decide(
     summary="Merge a topic into another by hand (staff): its supporters join the target",
 )
 async def merge(
-    topic_id: int,
+    topic_id: DbId,
     data: MergeCreate,
     request: Request,
     session: Session,
@@ -96,7 +97,7 @@ async def merge(
 
 @router.get("/topics/{topic_id}/decision", response_model=DecisionRead, summary="The decision on a topic")
 async def read_decision(
-    topic_id: int, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
+    topic_id: DbId, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
 ) -> DecisionRead:
     return await service.to_read(session, await service.get_decision(session, topic_id))
 
@@ -113,7 +114,7 @@ async def read_plan(year: YearPath, session: Session, _: Annotated[Principal, De
 )
 async def edit_plan_entry(
     year: YearPath,
-    topic_id: int,
+    topic_id: DbId,
     data: PlanEntryUpdate,
     request: Request,
     session: Session,

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.types import DbId
+
 from ..consultation_client import ConsultationClient
 from ..deps import READERS, Session, respond, temporal_or_none
 from ..topics import service as topics
@@ -37,13 +39,13 @@ async def consultation_client(request: Request) -> ConsultationClient:
     return ConsultationClient(await temporal_or_none(request), request.app.state.settings)
 
 
-Client = Annotated[ConsultationClient, Depends(consultation_client)]
+Consultation = Annotated[ConsultationClient, Depends(consultation_client)]
 
 
 @router.get("/topics/{topic_id}/consultation", response_model=ConsultationRead,
             summary="Where the consultation stands: stage, panel, invitations, commitments")
 async def read_consultation(
-    topic_id: int, client: Client, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
+    topic_id: DbId, client: Consultation, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
 ) -> ConsultationRead:
     await topics.get_topic(session, topic_id)
     return await service.consultation_status(client, topic_id)
@@ -52,7 +54,7 @@ async def read_consultation(
 @router.put("/topics/{topic_id}/stage", status_code=204,
             summary="The consultation workflow reports its stage (service): the copy listings filter on")
 async def put_stage(
-    topic_id: int, data: TopicStageIn, session: Session, _: Annotated[Principal, Depends(allow(Role.SERVICE))]
+    topic_id: DbId, data: TopicStageIn, session: Session, _: Annotated[Principal, Depends(allow(Role.SERVICE))]
 ) -> Response:
     await service.mirror_stage(session, await topics.get_topic(session, topic_id), data.stage)
     return Response(status_code=204)
@@ -61,7 +63,7 @@ async def put_stage(
 @router.post("/topics/{topic_id}/research-completion", status_code=201, response_model=ResearchReportRead,
              responses=WORKFLOW_RESPONSES, summary="Research done (调研完成): what the draw needs")
 async def complete_research(
-    topic_id: int, data: ResearchCompletion, client: Client, session: Session,
+    topic_id: DbId, data: ResearchCompletion, client: Consultation, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -78,7 +80,7 @@ async def complete_research(
              responses={**WORKFLOW_RESPONSES, 409: {"description": "Nothing needs attention, or the consultation ended"}},
              summary="Resume a consultation that needs attention (待处理), after fixing its cause")
 async def resume_consultation(
-    topic_id: int, data: ResumeIn, client: Client, session: Session,
+    topic_id: DbId, data: ResumeIn, client: Consultation, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -93,7 +95,7 @@ async def resume_consultation(
              responses=WORKFLOW_RESPONSES,
              summary="Record an invitee's answer (接受 / 谢绝); a decline brings a replacement draw")
 async def answer_invitation(
-    topic_id: int, person_id: Annotated[int, Path(ge=1)], data: InvitationAnswerIn, client: Client,
+    topic_id: DbId, person_id: DbId, data: InvitationAnswerIn, client: Consultation,
     session: Session, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.auth import Role
-from services.common.types import UTCTimestamp
+from services.common.types import DueDate, UTCTimestamp
 
 from ..fields import Code, Name, text
 
@@ -37,7 +37,7 @@ class CommitmentIn(BaseModel):
 
     owner_department: Name
     content: text(2000, "承诺内容")  # type: ignore[valid-type]
-    due_date: date
+    due_date: DueDate
 
 
 class MeetingCreate(BaseModel):

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.types import DbId
 
 from ..deps import READERS, Session, respond
-from ..lifecycle.views import WORKFLOW_RESPONSES, Client
+from ..lifecycle.views import WORKFLOW_RESPONSES, Consultation
 from . import service
 from .schemas import MeetingCreate, MeetingRead
 
@@ -20,9 +21,9 @@ router = APIRouter(tags=["meetings 协商议事会"])
 @router.post("/topics/{topic_id}/meetings", status_code=201, response_model=MeetingRead, summary="Record the consultation meeting; its commitments go to evaluation",
              responses=WORKFLOW_RESPONSES)
 async def record_meeting(
-    topic_id: int,
+    topic_id: DbId,
     data: MeetingCreate,
-    client: Client,
+    client: Consultation,
     session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
@@ -35,13 +36,13 @@ async def record_meeting(
 
 @router.get("/topics/{topic_id}/meetings", response_model=list[MeetingRead], summary="A topic's meetings")
 async def meetings_of(
-    topic_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+    topic_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
 ) -> list[MeetingRead]:
     return [(await service.to_read(session, m)).for_role(principal.role) for m in await service.meetings_of(session, topic_id)]
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingRead, summary="One meeting record")
 async def read_meeting(
-    meeting_id: int, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+    meeting_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
 ) -> MeetingRead:
     return (await service.to_read(session, await service.get_meeting(session, meeting_id))).for_role(principal.role)

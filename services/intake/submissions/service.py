@@ -1,9 +1,10 @@
 """Submissions from the seven channels, screening and the moderation queue.
 
 One public submission, top-down (``receive_public``):
-1. rate limits per submitter (token subject) and per client address, from the times of
-   their stored submissions: past the hard limit the request is refused with 429 and
-   Retry-After (the sender is told; nothing is dropped silently);
+1. hard rate limits per resident (token subject) and per client address, counted
+   atomically in the database (rate_limits.py; the address is the peer's unless a trusted
+   proxy forwarded it, client_identity.py): past a limit the request is refused with 429
+   and Retry-After (the sender is told; nothing is dropped silently);
 2. screening of the text as received (``screen_submission``) and the flood window
    (``FloodWindow``): spam or a flood goes to the moderation queue with its reasons;
 3. otherwise ``attach``: a near-duplicate of an open topic joins it as a supporter,
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from math import ceil
 
 import structlog
 from sqlalchemy import select
@@ -32,7 +32,7 @@ from services.common.text import normalise_for_matching
 from services.common.vocabulary import Channel
 
 from ..fields import validation_problem
-from ..screening import FloodWindow, RateLimit, screen_submission
+from ..screening import FloodWindow, screen_submission
 from ..topics import service as topics
 from ..topics.index import TopicIndex, topic_text
 from ..topics.models import Submission, Topic
@@ -49,14 +49,10 @@ from ..topics.schemas import (
     SubmissionStatus,
     reasons_json,
 )
+from . import rate_limits
 
 log = structlog.get_logger()
 
-# Above the flood window (3/min, 10/h, 30/day goes to moderation) a sender is refused
-# outright: the queue must not become the flood's new home.
-HARD_LIMITS = FloodWindow(
-    limits=(RateLimit(6, timedelta(minutes=1)), RateLimit(20, timedelta(hours=1)), RateLimit(60, timedelta(days=1)))
-)
 SOFT_LIMITS = FloodWindow()
 LOOKBACK = timedelta(days=1)
 
@@ -162,21 +158,21 @@ async def receive_public(
     """网上征集. Returns the submission and whether it went to moderation."""
     now = utcnow()
     address_key = client_key(client_address)
+    refused = await rate_limits.count_request(session, now, address=client_address, resident=principal.subject)
+    if refused is not None:
+        retry = refused.retry_after_seconds
+        log.info("submission.rate_limited", identity=refused.identity, limit=refused.limit.max_count)
+        raise Problem(
+            429,
+            "Too Many Requests",
+            f"Too many submissions from this {'resident' if refused.identity == 'resident' else 'address'} "
+            f"(more than {refused.limit.max_count} within {refused.limit.per}); retry in {retry} s. "
+            "提交过于频繁，请稍后再试。",
+            headers={"Retry-After": str(retry)},
+            retry_after_seconds=retry,
+        )
     by_submitter = await _recent(session, Submission.submitted_by, principal.subject, now)
     by_address = await _recent(session, Submission.client_key, address_key, now)
-    for recent in (by_submitter, by_address):
-        hard = HARD_LIMITS.check(recent, now)
-        if hard.exceeded:
-            retry = max(1, ceil(hard.retry_after.total_seconds())) if hard.retry_after else 60
-            log.info("submission.rate_limited", limit=hard.limit.max_count if hard.limit else None)
-            raise Problem(
-                429,
-                "Too Many Requests",
-                f"Too many submissions from this sender or address ({hard.count_in_window - 1} within "
-                f"{hard.limit.per if hard.limit else 'the window'}); retry in {retry} s. 提交过于频繁，请稍后再试。",
-                headers={"Retry-After": str(retry)},
-                retry_after_seconds=retry,
-            )
     submission = _new_submission(
         Channel.PUBLIC_ONLINE.value,
         data.title,

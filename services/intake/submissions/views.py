@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.auth import Principal, Role, allow
+from services.common.client_identity import request_client_address
+from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel
 
 from ..deps import Index, Session, respond, temporal_or_none
@@ -53,7 +55,7 @@ async def submit_public(
             index,
             data,
             principal,
-            request.client.host if request.client else None,
+            request_client_address(request),
         )
         return (202 if held else 201), service.receipt(submission, held)
 
@@ -66,7 +68,7 @@ async def submit_public(
     summary="网上征集: what became of my submission (the sender's own only)",
 )
 async def public_submission_status(
-    submission_id: int, session: Session, principal: Annotated[Principal, Depends(allow(Role.PUBLIC))]
+    submission_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(Role.PUBLIC))]
 ) -> PublicReceipt:
     return await service.public_status(session, submission_id, principal)
 
@@ -98,9 +100,9 @@ async def list_submissions(
     session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.OPERATOR))],
     status: SubmissionStatus | None = None,
-    topic_id: Annotated[int | None, Query(ge=1)] = None,
+    topic_id: Annotated[DbId | None, Query()] = None,
     channel: Channel | None = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SubmissionPage:
     return await service.list_submissions(
@@ -120,7 +122,7 @@ async def list_submissions(
     summary="One submission, raw and normalised (contact and name for clerks only)",
 )
 async def read_submission(
-    submission_id: int, session: Session, principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.OPERATOR))]
+    submission_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.OPERATOR))]
 ) -> SubmissionRead:
     return SubmissionRead.model_validate(await service.get_submission(session, submission_id)).for_role(principal.role)
 
@@ -128,12 +130,12 @@ async def read_submission(
 class MoveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    topic_id: int = Field(ge=1)
+    topic_id: DbId = Field(ge=1)
 
 
 @router.post("/submissions/{submission_id}/move", response_model=SubmissionRead, summary="Move a submission to another topic")
 async def move_submission(
-    submission_id: int,
+    submission_id: DbId,
     data: MoveRequest,
     session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
@@ -148,7 +150,7 @@ async def move_submission(
 async def moderation_queue(
     session: Session,
     principal: Annotated[Principal, Depends(allow(*MODERATORS, Role.OPERATOR))],
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SubmissionPage:
     return await service.list_submissions(
@@ -158,7 +160,7 @@ async def moderation_queue(
 
 @router.post("/moderation/{submission_id}/release", response_model=SubmissionRead, summary="Release a held submission")
 async def release(
-    submission_id: int,
+    submission_id: DbId,
     data: ModerationDecision,
     request: Request,
     session: Session,
@@ -176,7 +178,7 @@ async def release(
 
 @router.post("/moderation/{submission_id}/reject", response_model=SubmissionRead, summary="Reject a held submission (kept, with the reason)")
 async def reject(
-    submission_id: int,
+    submission_id: DbId,
     data: ModerationDecision,
     session: Session,
     principal: Annotated[Principal, Depends(allow(*MODERATORS))],

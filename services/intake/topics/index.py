@@ -41,8 +41,22 @@ class TopicIndex:
             rows = await session.execute(
                 select(Topic.id, Topic.signature).where(Topic.id.in_(missing[start : start + 500]))
             )
+            stale = []
             for topic_id, data in rows:
-                self._index.add_signature(topic_id, TopicSignature.from_bytes(data))
+                try:
+                    self._index.add_signature(topic_id, TopicSignature.from_bytes(data))
+                except ValueError:  # an older SIGNATURE_VERSION (e.g. before personal data was masked)
+                    stale.append(topic_id)
+            await self._resign(session, stale)
+
+    async def _resign(self, session: AsyncSession, topic_ids: Sequence[int]) -> None:
+        """Signatures of an older version are computed again from the topic's text, stored
+        and indexed (what the topic was registered with: title and content)."""
+        if not topic_ids:
+            return
+        for topic in (await session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))).all():
+            topic.signature = self.add(topic.id, topic_text(topic.title, topic.content))
+        await session.flush()  # committed with the caller's transaction
 
     async def best_open_match(self, session: AsyncSession, text: str) -> tuple[int, float] | None:
         """The most similar open topic at or above the threshold, if any."""

@@ -178,7 +178,9 @@ class TopicRead(BaseModel):
 
 class TopicPage(BaseModel):
     items: list[TopicRead]
-    total: int
+    total: int = Field(description="Topics matching the filters, counted exactly up to a cap "
+                       "(10,000; 1,000 with free text `q`); beyond it, the cap itself and `total_capped` true")
+    total_capped: bool = Field(False, description="True when `total` is the cap, not the exact count")
     next_after: int | None = Field(description="Pass as `after` for the next page; null on the last page")
 
 

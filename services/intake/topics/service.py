@@ -13,8 +13,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Text, and_, cast, exists, func, or_, select, union, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from temporalio.client import Client
 
 from services.common.auth import Principal
@@ -128,6 +131,17 @@ async def read_stage(temporal: Client | None, topic: Topic) -> str:
     return await ConsultationClient(temporal).stage(topic)
 
 
+def registered_read(topic: Topic, stage: str) -> TopicRead:
+    """The answer to a registration, without reading back what was just written: a
+    registered topic has exactly its opening submission and no plan entry yet (the
+    read-back was a tenth of intake's CPU per registration, docs/benchmarks.md)."""
+    return TopicRead(
+        id=topic.id, title=topic.title, content=topic.content, channel=topic.channel, created_at=topic.created_at,
+        workflow_id=consultation_workflow_id(topic.id), stage=stage, support_count=1,
+        merged_into_id=topic.merged_into_id, plan=None,
+    )
+
+
 async def to_read(session: AsyncSession, topic: Topic, stage: str | None = None) -> TopicRead:
     return (await to_reads(session, [topic], {topic.id: stage} if stage else None))[0]
 
@@ -176,6 +190,61 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# `total` is exact up to these caps (docs/intake.md); free text costs more per row.
+TOTAL_CAP = 10_000
+TEXT_TOTAL_CAP = 1_000
+# PostgreSQL's bigram indexes (migration 0005_speed) serve terms of two characters or more.
+BIGRAM_MIN_CHARS = 2
+
+
+def search_terms(q: str) -> list[str]:
+    """The terms of a free-text query, each normalised like ``search_text``. Split on
+    whitespace *before* normalising: normalisation removes the space between two CJK
+    characters (so "学校 安全" would otherwise become the single term "学校安全")."""
+    terms = [normalise_for_matching(part) for part in q.split()]
+    return list(dict.fromkeys(t for t in terms if t))
+
+
+def bigrams(term: str) -> list[str]:
+    """What ``xieshang_bigrams`` computes in PostgreSQL: the distinct two-character
+    substrings."""
+    return sorted({term[i:i + 2] for i in range(len(term) - 1)})
+
+
+def _matches_text(term: str, dialect: str) -> ColumnElement[bool]:
+    """A topic matches a term when its own text or any of its submissions' does
+    (supporters' words count too).
+
+    On PostgreSQL, a term of two characters or more is looked up through the bigram
+    indexes: the ids of topics, and of topics behind submissions, whose text holds every
+    bigram of the term (a GIN index look-up) and then the term itself (LIKE). Otherwise
+    (one character, or SQLite) each topic is tested in id order, which stops as soon
+    as a page is full."""
+    pattern = f"%{_escape_like(term)}%"
+    if dialect == "postgresql" and len(term) >= BIGRAM_MIN_CHARS:
+        grams = cast(postgresql.array(bigrams(term)), postgresql.ARRAY(Text))
+
+        def holds(column: ColumnElement[str]) -> ColumnElement[bool]:
+            return and_(func.xieshang_bigrams(column).op("@>")(grams), column.like(pattern, escape="\\"))
+
+        own = aliased(Topic)
+        return Topic.id.in_(
+            union(
+                select(own.id).where(holds(own.search_text)),
+                select(Submission.topic_id).where(holds(Submission.title_normalised)),
+                select(Submission.topic_id).where(holds(Submission.content_normalised)),
+            )
+        )
+    in_submission = or_(
+        Submission.title_normalised.like(pattern, escape="\\"),
+        Submission.content_normalised.like(pattern, escape="\\"),
+    )
+    return or_(
+        Topic.search_text.like(pattern, escape="\\"),
+        exists().where(Submission.topic_id == Topic.id, in_submission),
+    )
+
+
 async def list_topics(
     session: AsyncSession,
     *,
@@ -190,11 +259,13 @@ async def list_topics(
     limit: int,
 ) -> TopicPage:
     """Filtered, sorted by id (creation order; unique, so stable), keyset pages: ``after``
-    is the last id of the previous page in either direction. With the total.
+    is the last id of the previous page in either direction. With the total, counted up
+    to a cap (``TOTAL_CAP``, ``TEXT_TOTAL_CAP``).
 
-    Free text ``q`` is normalised like the stored ``search_text`` (Traditional →
-    Simplified, full-width folded) and matched with LIKE, which works the same on
-    SQLite and PostgreSQL; at county scale (thousands of topics) a scan is cheap.
+    Free text ``q`` is split into terms on whitespace, each normalised like the stored
+    ``search_text`` (Traditional → Simplified, full-width folded); a topic must match
+    every term (:func:`_matches_text`). Measured over 1,000,000 topics in
+    docs/benchmarks.md.
     """
     filters = []
     if channel:
@@ -211,24 +282,14 @@ async def list_topics(
             plan = plan.where(Decision.organiser_id.in_(select(Organiser.id).where(Organiser.code == organiser)))
         filters.append(Topic.id.in_(plan))
     if q:
-        terms = [t for t in normalise_for_matching(q).split() if t]
-        for term in terms:
-            pattern = f"%{_escape_like(term)}%"
-            # Supporters' words count too: a topic is found by any of its submissions.
-            filters.append(
-                or_(
-                    Topic.search_text.like(pattern, escape="\\"),
-                    Topic.id.in_(
-                        select(Submission.topic_id).where(
-                            or_(
-                                Submission.title_normalised.like(pattern, escape="\\"),
-                                Submission.content_normalised.like(pattern, escape="\\"),
-                            )
-                        )
-                    ),
-                )
-            )
-    total = await session.scalar(select(func.count()).select_from(Topic).where(*filters)) or 0
+        dialect = session.get_bind().dialect.name
+        filters.extend(_matches_text(term, dialect) for term in search_terms(q))
+    cap = TEXT_TOTAL_CAP if q else TOTAL_CAP
+    # Counting every match is what made deep listings slow (a full count per page over
+    # 1,000,000 topics): count up to the cap and say when the cap was reached.
+    counted = await session.scalar(
+        select(func.count()).select_from(select(Topic.id).where(*filters).limit(cap + 1).subquery())
+    ) or 0
     query = select(Topic).where(*filters)
     if after is not None:
         query = query.where(Topic.id < after if newest_first else Topic.id > after)
@@ -236,7 +297,8 @@ async def list_topics(
     rows = list((await session.scalars(query.order_by(order).limit(limit + 1))).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return TopicPage(items=await to_reads(session, rows), total=total, next_after=rows[-1].id if more else None)
+    return TopicPage(items=await to_reads(session, rows), total=min(counted, cap), total_capped=counted > cap,
+                     next_after=rows[-1].id if more else None)
 
 
 async def split_topic(

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from services.common import vocabulary
 from services.common.auth import Principal, Role, allow
+from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel, ConsultationFormat
 
 from ..consultation_client import PENDING
@@ -40,14 +41,14 @@ async def create_topic(
         temporal = await temporal_or_none(request)
         topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
         stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
-        return 201, await service.to_read(session, topic, stage)
+        return 201, service.registered_read(topic, stage)
 
     return await respond(handler)
 
 
 @router.get("/{topic_id}", response_model=TopicRead, summary="One topic, with its stage read from its workflow")
 async def read_topic(
-    topic_id: int,
+    topic_id: DbId,
     request: Request,
     session: Session,
     _: Annotated[Principal, Depends(allow(*READERS))],
@@ -68,7 +69,7 @@ async def list_topics(
     format: ConsultationFormat | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="free text (Chinese; 繁/简 alike)")] = None,
     order: Annotated[Literal["oldest", "newest"], Query(description="by creation (id)")] = "oldest",
-    after: Annotated[int | None, Query(ge=0, description="Last id of the previous page")] = None,
+    after: Annotated[Cursor | None, Query(description="Last id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TopicPage:
     return await service.list_topics(
@@ -92,7 +93,7 @@ async def list_topics(
     summary="Split submissions out of a topic into a new topic (staff)",
 )
 async def split_topic(
-    topic_id: int,
+    topic_id: DbId,
     data: SplitRequest,
     request: Request,
     session: Session,

@@ -1,7 +1,8 @@
 """A department's action while Temporal is down (issue 9: it used to be a 500 although
 the action was stored): 503 with Retry-After, ``stored: true, will_be_delivered: true``,
 the action kept as pending; the same request again (same Idempotency-Key) gets the same
-answer from the request guard, never stores it twice."""
+answer from the request guard, never stores it twice.
+And staff resuming a follow-up that needs attention (待处理), once per episode."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from services.common.writes import WriteGuard, request_records
 from services.evaluation.base import Base
 from services.evaluation.commitments.models import Commitment, CommitmentAction
 from services.evaluation.commitments.views import router
+from workflows.attention import Attention
+from workflows.followup_types import FollowUpStatus
 
 SETTINGS = Settings(jwt_secret="k" * 40)
 DEPARTMENT = "教育体育局"
@@ -72,3 +75,59 @@ async def test_department_action_while_temporal_is_down_is_503_stored(app: FastA
     async with app.state.sessions() as session:
         actions = (await session.scalars(select(CommitmentAction))).all()
     assert [(a.kind, a.outcome) for a in actions] == [("progress_report", "pending")]
+
+
+class Handle:
+    """A follow-up's handle that needs attention until resumed."""
+
+    def __init__(self) -> None:
+        self.attention: Attention | None = Attention(step="plan_follow_up", reason="evaluation answered 422",
+                                                     since="2026-11-30T08:00:00+00:00", episode=2)
+        self.updates: list[str] = []
+
+    def status(self) -> FollowUpStatus:
+        return FollowUpStatus(commitment_id=1, stage="open", due_at="2026-12-30T09:30:00+00:00", level=0, generation=0,
+                              reopenings=0, fired=[], next_step=None, next_fire_at=None, provisional=False,
+                              needs_attention=self.attention)
+
+    async def query(self, *args: object, **kwargs: object) -> FollowUpStatus:
+        return self.status()
+
+    async def execute_update(self, update: object, arg: object, *, id: str, **kwargs: object) -> FollowUpStatus:
+        self.updates.append(id)
+        self.attention = None
+        return self.status()
+
+
+class Up:
+    def __init__(self, handle: Handle) -> None:
+        self.handle = handle
+
+    async def client(self) -> Up:
+        return self
+
+    def get_workflow_handle(self, workflow_id: str) -> Handle:
+        return self.handle
+
+
+async def test_staff_resume_a_follow_up_that_needs_attention_once(app: FastAPI) -> None:
+    due = datetime.now(UTC) + timedelta(days=30)
+    async with app.state.sessions() as session:
+        commitment = Commitment(consultation_topic_id=1, department=DEPARTMENT, content="新建3所公办幼儿园",
+                                original_due_at=due, due_at=due, policy={}, created_by="clerk",
+                                workflow_started_at=datetime.now(UTC))
+        session.add(commitment)
+        await session.commit()
+    handle = Handle()
+    app.state.temporal = Up(handle)
+    headers = {"Authorization": "Bearer " + mint_token(SETTINGS, role=Role.CLERK, subject="c")}
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://evaluation") as http:
+        resumed = await http.post(f"/commitments/{commitment.id}/follow-up/resume", headers=headers)
+        again = await http.post(f"/commitments/{commitment.id}/follow-up/resume", headers=headers)
+        department = await http.post(f"/commitments/{commitment.id}/follow-up/resume", headers={
+            "Authorization": "Bearer " + mint_token(SETTINGS, role=Role.DEPARTMENT, subject="d", department=DEPARTMENT)})
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["needs_attention"] is None and handle.updates == [f"resume-{commitment.id}-2"]
+    assert again.status_code == 409 and again.json()["stage"] == "open"  # nothing waits any more
+    assert department.status_code == 403

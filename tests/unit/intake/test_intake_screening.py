@@ -149,3 +149,12 @@ def test_large_submission_is_screened_quickly() -> None:
     result = screen_submission(text)
     assert time.perf_counter() - start < 2.0
     assert isinstance(result, ScreeningResult)
+
+
+def test_screening_reasons_carry_no_personal_data_and_a_phone_is_no_repetition() -> None:
+    advert = screen_submission("加微信 13812345678 了解详情，日结兼职")
+    contact = next(r for r in advert.reasons if r.code == "contact_advert")
+    assert "13812345678" not in contact.detail and "[电话]" in contact.detail
+    # A resident's number with repeated digits is personal data, not a flood of digits.
+    genuine = screen_submission("我是王小明，电话13888888888，人民路路灯坏了好几个月，请尽快修理。")
+    assert genuine.verdict == "accept" and "repeated_characters" not in genuine.codes

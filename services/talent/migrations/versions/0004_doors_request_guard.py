@@ -1,14 +1,14 @@
 """request guard: idempotency keys per (caller, route, key), hash-chained audit trail;
 the global per-record idempotency_key columns go
 
-Revision ID: 0003_doors
+Revision ID: 0004_doors
 Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_doors'
+revision = '0004_doors'
 down_revision = '0002'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """request guard: idempotency keys per (caller, route, key), hash-chained audit trail
 
-Revision ID: 0004_doors
-Revises: 0004_seams
+Revision ID: 0007_doors
+Revises: 0005_speed
 
 The old idempotency_keys table was unique per (principal, key) and stored no route
 template; its rows are short-lived answers to replay, so it is replaced, not converted
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_doors'
-down_revision = '0004_seams'
+revision = '0007_doors'
+down_revision = '0005_speed'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,313 @@
+"""N follow-ups due at the same instant, against a minimal sleeping workflow.
+
+    .venv/bin/python bench/burst_benchmark.py [--n 1000 5000] [--backend sqlite] [--scale 100]
+
+Project: N commitments (POST /commitments, 8 clients) with the same due date on the
+``seconds`` ladder (one working day = ``scale`` s): every FollowUpWorkflow's reminder
+(提醒, due − 10 working days) fires at the same instant F, placed after the creation
+has settled. Measured: time to create (accepted) and to settle (the background work of
+the new workflows: until the worker, evaluation and Temporal fall idle), the drain (F →
+last escalation record), the lateness of escalation records (``recorded_at − planned``)
+and of webhook deliveries (arrival at a receiver − F), worker and server memory,
+Temporal's database size, and what became of every notification (delivered, pending,
+failed: late or lost).
+
+Raw engine: N ``RawDeadline`` workflows (bench/raw_engine.py) sleeping to one instant,
+each then running one no-op activity; same server, same worker settings, after the
+project's burst. Prints a table, writes bench/results/burst.json (or --label).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.chdir(Path(__file__).resolve().parents[1])
+
+import httpx
+
+from bench.harness import Meter, bench_stack, load1, percentile, table, write_result
+from bench.raw_engine import RAW_QUEUE, RawDeadline
+from services.common.auth import Role, mint_token
+from services.common.settings import Settings
+
+
+class Hooks:
+    """A webhook receiver recording arrival times (answers 200 at once)."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, tuple[float, dict]] = {}  # event id -> (first arrival, body)
+        self.requests = 0
+        self.lock = threading.Lock()
+        hooks = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                now = time.time()
+                with hooks.lock:
+                    hooks.requests += 1
+                    hooks.arrivals.setdefault(self.headers.get("X-Xieshang-Event-Id", ""), (now, json.loads(body)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def reminders(self) -> list[float]:
+        with self.lock:
+            return [t for t, body in self.arrivals.values() if body.get("payload", {}).get("step") == "reminder"]
+
+
+async def wait_idle(meter: Meter, names: tuple[str, ...], *, below: float = 0.15, quiet: float = 3.0,
+                    timeout: float = 3600) -> float:
+    """Seconds until the named processes together use less than ``below`` of a core for
+    ``quiet`` seconds in a row."""
+    t0 = time.monotonic()
+    calm = 0.0
+    last = meter.snapshot()
+    while time.monotonic() - t0 < timeout:
+        await asyncio.sleep(1)
+        now = meter.snapshot()
+        busy = sum(now[n] - last[n] for n in names if n in now)
+        last = now
+        calm = calm + 1 if busy < below else 0.0
+        if calm >= quiet:
+            return time.monotonic() - t0 - quiet
+    return float("nan")
+
+
+async def escalation_rows(url: str) -> list[tuple[datetime, datetime, datetime]]:
+    from sqlalchemy import select
+
+    from services.common.db import create_engine
+    from services.evaluation.commitments.models import EscalationEvent
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(EscalationEvent.planned_at, EscalationEvent.fired_at,
+                                              EscalationEvent.recorded_at).where(EscalationEvent.step == "reminder")))
+            return [tuple(r) for r in rows]
+    finally:
+        await engine.dispose()
+
+
+async def outbox_summary(url: str) -> dict:
+    from sqlalchemy import func, select
+
+    from services.common.db import create_engine
+    from services.evaluation.notifications.models import (
+        Notification,
+        NotificationDelivery,
+    )
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            by_status = dict((await conn.execute(select(Notification.status, func.count()).group_by(Notification.status))).all())
+            attempts = dict((await conn.execute(
+                select(NotificationDelivery.attempts, func.count()).group_by(NotificationDelivery.attempts))).all())
+            errors = dict((await conn.execute(select(NotificationDelivery.last_error, func.count())
+                                              .where(NotificationDelivery.last_error.is_not(None))
+                                              .group_by(NotificationDelivery.last_error).limit(5))).all())
+            unplanned = await conn.scalar(select(func.count()).select_from(Notification).where(Notification.planned_at.is_(None)))
+        return {"by_status": by_status, "delivery_attempts": {str(k): v for k, v in attempts.items()},
+                "errors": {str(k)[:120]: v for k, v in errors.items()}, "unplanned": unplanned}
+    finally:
+        await engine.dispose()
+
+
+def as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def sample_rss(meter: Meter, peaks: dict[str, float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        for name, mib in meter.rss().items():
+            peaks[name] = max(peaks.get(name, 0.0), mib)
+        await asyncio.sleep(1)
+
+
+async def project_burst(stack, settings: Settings, hooks: Hooks, n: int, scale: float, lead: float,
+                        window: float | None = None) -> dict:
+    meter = Meter(stack.pids())
+    clerk = {"Authorization": "Bearer " + mint_token(settings, role=Role.CLERK, subject="bench", ttl_seconds=7200)}
+    fire_at = datetime.now(UTC) + timedelta(seconds=lead)
+    due_at = fire_at + timedelta(seconds=10 * scale)  # the reminder fires 10 working days before
+    cpu0 = meter.snapshot()
+    load_start = load1()
+    errors = 0
+    counter = iter(range(n))
+    limits = httpx.Limits(max_connections=16)
+    async with httpx.AsyncClient(base_url=stack.url("evaluation"), timeout=120, limits=limits) as http:
+        async def client() -> None:
+            nonlocal errors
+            for i in counter:
+                r = await http.post("/commitments", headers=clerk, json={
+                    "consultation_topic_id": i + 1, "department": "教育体育局", "content": "新建公办幼儿园",
+                    "due_at": due_at.isoformat(), "policy": "seconds", "seconds_scale": scale})
+                errors += r.status_code != 201
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(client() for _ in range(8)))
+        accepted = time.monotonic() - t0
+    settle = await wait_idle(meter, ("worker", "evaluation", "temporal"))
+    cpu_settle = {k: round(v - cpu0.get(k, 0.0), 1) for k, v in meter.snapshot().items()}
+    settled_before_fire = datetime.now(UTC) < fire_at
+    print(f"  project: created {n} in {accepted:.1f} s, settled {settle:.1f} s later "
+          f"({'before' if settled_before_fire else 'AFTER'} the instant)", flush=True)
+    while datetime.now(UTC) < fire_at:
+        await asyncio.sleep(0.2)
+    cpu1 = meter.snapshot()
+    peaks: dict[str, float] = {}
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(meter, peaks, stop))
+    loads = [load1()]
+    rows: list = []
+    deadline = time.monotonic() + (window or max(300.0, n * 0.3))
+    while time.monotonic() < deadline:
+        await asyncio.sleep(2)
+        loads.append(load1())
+        rows = await escalation_rows(stack.database_urls["evaluation"])
+        if len(rows) >= n:
+            break
+    drained_at = max((as_utc(r[2]) for r in rows), default=fire_at)
+    cpu_drain = {k: round(v - cpu1.get(k, 0.0), 1) for k, v in meter.snapshot().items()}
+    # Webhooks: wait for the outbox to empty (or 120 s more), then account for each one.
+    webhook_deadline = time.monotonic() + 120
+    while time.monotonic() < webhook_deadline and len(hooks.reminders()) < len(rows):
+        await asyncio.sleep(2)
+    stop.set()
+    await sampler
+    outbox = await outbox_summary(stack.database_urls["evaluation"])
+    fire_ts = fire_at.timestamp()
+    record_lateness = [(as_utc(r[2]) - as_utc(r[0])).total_seconds() for r in rows]
+    timer_lateness = [(as_utc(r[1]) - as_utc(r[0])).total_seconds() for r in rows]
+    hook_lateness = [t - fire_ts for t in hooks.reminders()]
+    return {
+        "n": n, "scale": scale, "errors": errors, "create_accepted_s": round(accepted, 1),
+        "settle_s": round(settle, 1), "settled_before_fire": settled_before_fire, "cpu_settle_s": cpu_settle,
+        "records": len(rows), "drain_s": round((drained_at - fire_at).total_seconds(), 1),
+        "record_lateness_p50_s": round(percentile(record_lateness, 50), 2),
+        "record_lateness_p99_s": round(percentile(record_lateness, 99), 2),
+        "timer_lateness_p50_s": round(percentile(timer_lateness, 50), 2),
+        "timer_lateness_p99_s": round(percentile(timer_lateness, 99), 2),
+        "webhooks": len(hook_lateness), "webhook_requests": hooks.requests,
+        "webhook_lateness_p50_s": round(percentile(hook_lateness, 50), 2),
+        "webhook_lateness_p99_s": round(percentile(hook_lateness, 99), 2),
+        "outbox": outbox, "cpu_drain_s": cpu_drain, "peak_rss_mib": peaks,
+        "temporal_db_mib": stack.temporal_db_mib(), "load1": [load_start, *loads],
+    }
+
+
+async def raw_burst(stack, n: int, lead: float) -> dict:
+    from services.common.temporal import connect
+
+    meter = Meter(stack.pids())
+    client = await connect(Settings(temporal_address=stack.temporal_address))
+    fire_at = datetime.now(UTC) + timedelta(seconds=lead)
+    run = uuid.uuid4().hex[:8]
+    sem = asyncio.Semaphore(8)
+
+    async def start(i: int):
+        async with sem:
+            return await client.start_workflow(RawDeadline.run, fire_at.isoformat(), id=f"rawdl-{run}-{i}",
+                                               task_queue=RAW_QUEUE)
+
+    t0 = time.monotonic()
+    handles = await asyncio.gather(*(start(i) for i in range(n)))
+    accepted = time.monotonic() - t0
+    started_before_fire = datetime.now(UTC) < fire_at
+    print(f"  raw: started {n} in {accepted:.1f} s ({'before' if started_before_fire else 'AFTER'} the instant)",
+          flush=True)
+    while datetime.now(UTC) < fire_at:
+        await asyncio.sleep(0.2)
+    cpu1 = meter.snapshot()
+    peaks: dict[str, float] = {}
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(meter, peaks, stop))
+    loads = [load1()]
+    sem2 = asyncio.Semaphore(64)
+
+    async def result(h):
+        async with sem2:
+            return await h.result()
+
+    done = await asyncio.gather(*(result(h) for h in handles), return_exceptions=True)
+    loads.append(load1())
+    stop.set()
+    await sampler
+    times = [t for t in done if isinstance(t, float)]
+    lateness = [t - fire_at.timestamp() for t in times]
+    return {
+        "n": n, "errors": n - len(times), "create_accepted_s": round(accepted, 1),
+        "started_before_fire": started_before_fire,
+        "drain_s": round(max(lateness, default=float("nan")), 1),
+        "lateness_p50_s": round(percentile(lateness, 50), 2), "lateness_p99_s": round(percentile(lateness, 99), 2),
+        "cpu_drain_s": {k: round(v - cpu1.get(k, 0.0), 1) for k, v in meter.snapshot().items()},
+        "peak_rss_mib": peaks, "temporal_db_mib": stack.temporal_db_mib(), "load1": loads,
+    }
+
+
+async def run(n: int, backend: str, scale: float, env: dict[str, str], window: float | None = None) -> dict:
+    hooks = Hooks()
+    env = {"XIESHANG_NOTIFICATION_WEBHOOKS": json.dumps({"bench": hooks.url}), **env}
+    with bench_stack(backend, env) as stack:
+        settings = Settings(jwt_secret=stack.jwt_secret)
+        lead = 30 + n * 0.25  # creation and settling must end before the instant
+        project = await project_burst(stack, settings, hooks, n, scale, lead, window)
+        # The raw side's instant also comes after all its starts: as long again as the
+        # project's creation took, and half as much more (starts are cheaper).
+        raw = await raw_burst(stack, n, 30 + 1.5 * project["create_accepted_s"])
+    hooks.server.shutdown()
+    ratio = round(raw["drain_s"] / project["drain_s"], 2) if project["drain_s"] > 0 else None
+    return {"backend": backend, "n": n, "project": project, "raw": raw, "drain_ratio_raw_over_project": ratio,
+            "env": {k: v for k, v in env.items() if k != "XIESHANG_NOTIFICATION_WEBHOOKS"}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--backend", default="sqlite")
+    parser.add_argument("--scale", type=float, default=100.0, help="seconds per working day of the ladder")
+    parser.add_argument("--env", action="append", default=[], help="extra XIESHANG_*=value for the stack")
+    parser.add_argument("--window", type=float, default=None,
+                        help="seconds after the instant to wait for every record (default max(300, 0.3 N))")
+    parser.add_argument("--label", default="burst")
+    args = parser.parse_args()
+    env = dict(e.split("=", 1) for e in args.env)
+    results = []
+    for n in args.n:
+        print(f"N = {n} ({args.backend}, load {load1()})", flush=True)
+        results.append(asyncio.run(run(n, args.backend, args.scale, env, args.window)))
+    print(table(
+        [[r["n"], r["project"]["create_accepted_s"], r["project"]["settle_s"], r["project"]["drain_s"], r["raw"]["drain_s"],
+          r["drain_ratio_raw_over_project"], r["project"]["record_lateness_p50_s"], r["project"]["record_lateness_p99_s"],
+          r["raw"]["lateness_p50_s"], r["raw"]["lateness_p99_s"], r["project"]["webhook_lateness_p99_s"],
+          f"{r['project']['webhooks']}/{r['project']['records']}", r["project"]["errors"] + r["raw"]["errors"],
+          max(r["project"]["load1"] + r["raw"]["load1"])] for r in results],
+        ["N", "create s", "settle s", "drain s", "raw drain s", "ratio", "rec p50", "rec p99", "raw p50", "raw p99",
+         "hook p99", "hooks", "errors", "load1 max"],
+    ))
+    path = write_result(args.label, {"command": "bench/burst_benchmark.py " + " ".join(sys.argv[1:]), "runs": results})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
