@@ -9,11 +9,13 @@ workflow are stored and left to the recovery loops, which are not run here).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,12 +42,35 @@ def service_modules():
     }
 
 
+Key = tuple[str, str, str]
+
+
+def route_template(path: str) -> str:
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)  # /people/{person_id:int} -> /people/{person_id}
+
+
+def production_apps() -> dict[str, FastAPI]:
+    return {name: app for name, (app, _) in service_modules().items()}
+
+
+def declared(apps: dict[str, FastAPI]) -> dict[Key, frozenset[Role] | None]:
+    """Every documented operation's ``x-roles`` (None: the operation names none)."""
+    matrix: dict[Key, frozenset[Role] | None] = {}
+    for name in SERVICE_NAMES:
+        document: dict[str, Any] = apps[name].openapi()
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                roles = operation.get("x-roles")
+                matrix[(name, method.upper(), path)] = None if roles is None else frozenset(Role(r) for r in roles)
+    return matrix
+
+
 def build_app(name: str, settings: Settings) -> FastAPI:
     production_app, metadata = service_modules()[name]
     # The routers main.py included (FastAPI keeps them as included routers); the health
-    # router comes with create_service_app again.
+    # and metrics routers come with create_service_app again.
     routers = [r.original_router for r in production_app.router.routes if hasattr(r, "original_router")]
-    routers = [r for r in routers if not any(getattr(x, "path", "") == "/healthz" for x in r.routes)]
+    routers = [r for r in routers if not any(getattr(x, "path", "") in ("/healthz", "/metrics") for x in r.routes)]
     assert routers, "no routers found in the service's app"
     return create_service_app(name, title=name, description=name, routers=routers, settings=settings, metadata=metadata)
 

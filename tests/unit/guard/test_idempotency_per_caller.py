@@ -16,13 +16,13 @@ import uuid
 import pytest
 from sqlalchemy import insert
 
-from services.common.auth import Principal, Role, declared_roles
+from services.common.auth import Principal, Role
 from services.common.db import create_engine, utcnow
 from services.common.idempotency import fingerprint, idempotency_table
 from services.common.settings import SERVICE_NAMES
 from services.common.writes import caller_of, write_routes
 
-from .conftest import Services
+from .conftest import Services, declared, route_template
 
 PLANTED = {"planted": "by the test, never by a route"}
 
@@ -50,8 +50,11 @@ async def test_every_write_route_of_every_service_is_idempotent_per_caller(servi
     routes = list(all_write_routes(services))
     assert len(routes) >= 30, "the routes were not found"
     covered = []
+    matrix = declared(services.apps)
     for name, method, route in routes:
-        roles = declared_roles(route.dependant)
+        if "{token}" in route.path:  # the codec's token in the path: no bearer, no caller to key by
+            continue
+        roles = matrix.get((name, method, route_template(route.path)))
         assert roles, f"{name} {method} {route.path} declares no roles"
         role = min(roles, key=lambda r: r.value)
         path, key, body = _fill(route.path), f"k-{uuid.uuid4()}", {"probe": 1}
