@@ -183,6 +183,8 @@ class IdempotencyKeys:
                         f"{HEADER} '{key}' was already used for a different request to {route}; "
                         "send a new key for a new request.",
                         type_=PROBLEM_BASE + "idempotency-key-reused", field=HEADER,
+                        errors=[{"field": HEADER, "rule": "one_request_per_key",
+                                 "message": "already used for a different request to this route"}],
                     )
                 if row.status is not None:
                     return StoredAnswer(row.status, json.loads(row.headers or "{}"), row.body or b"").with_replay_header()

@@ -157,6 +157,9 @@ def _problem_answer(problem: Problem, path: str) -> StoredAnswer:
     }
     if problem.detail:
         body["detail"] = problem.detail
+    # Bound by services.common.request_guard, which runs around this guard.
+    if request_id := structlog.contextvars.get_contextvars().get("request_id"):
+        body["request_id"] = request_id
     body.update(problem.extra)
     headers = {"content-type": PROBLEM_JSON, **{k.lower(): v for k, v in problem.headers.items()}}
     return StoredAnswer(problem.status, headers, json.dumps(body, ensure_ascii=False).encode())
