@@ -69,9 +69,8 @@ def test_full_ladder_survives_a_worker_crash_with_every_step_once(stack: Stack) 
     assert c["workflow_id"] == f"followup-{cid}"
     eventually(lambda: "committee_supervision" in ladder_steps(escalations(stack, cid)), timeout=30,
                what="督办 before the crash")
-    # Kill while the workflow waits for the next rung, not while its state is being
-    # mirrored: an activity started by the dead worker is retried only after its
-    # start-to-close timeout (60 s), longer than this test waits.
+    # Kill while the workflow waits for the next rung (so 会议督办 falls due while the
+    # worker is dead), not while its state is being mirrored.
     eventually(lambda: commitment(stack, cid)["escalation_level"] == 2, what="督办 mirrored before the crash")
     time.sleep(0.3)
     stack.devstack.kill("worker")  # SIGKILL mid-ladder: 会议督办 falls due while it is dead
