@@ -159,10 +159,14 @@ class LifecycleActivities(ConsultationActivities):
         for commitment in meeting["commitments"]:
             due = datetime.combine(date.fromisoformat(commitment["due_date"]), END_OF_WORKING_DAY)
             if request.follow_up_policy == "seconds":
-                # Demo scale: as many "days" from now as the date is from today.
-                today = datetime.now(END_OF_WORKING_DAY.tzinfo).date()
+                # Demo scale: as many "days" from the hand-over as the date is from its day.
+                # "Now" is when the activity was first scheduled, the same on every retry,
+                # so a retried hand-over sends the same body under the same
+                # Idempotency-Key (a different body would be refused with 422).
+                now = _first_scheduled_at()
+                today = now.astimezone(END_OF_WORKING_DAY.tzinfo).date()
                 days = (date.fromisoformat(commitment["due_date"]) - today).days
-                due = datetime.now(timezone.utc) + timedelta(seconds=days * request.seconds_scale)
+                due = now + timedelta(seconds=days * request.seconds_scale)
             body = await self._post(
                 "evaluation",
                 "/commitments",
@@ -195,3 +199,12 @@ class LifecycleActivities(ConsultationActivities):
             {"kind": request.kind, "recipients": request.recipients, "payload": request.payload},
             idempotency_key=request.idempotency_key,
         )
+
+
+def _first_scheduled_at() -> datetime:
+    """When the running activity's first attempt was scheduled (now, outside an activity)."""
+    try:
+        scheduled = activity.info().scheduled_time
+    except RuntimeError:
+        return datetime.now(timezone.utc)
+    return scheduled if scheduled.tzinfo else scheduled.replace(tzinfo=timezone.utc)

@@ -6,6 +6,8 @@ official schedules staff loaded into evaluation: a replay must not depend on eit
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -98,4 +100,8 @@ class FollowUpActivities:
 
     @activity.defn
     async def sync_commitment_state(self, state: CommitmentState) -> None:
-        await self.send("PUT", f"/commitments/{state.commitment_id}/state", state.__dict__, state.state_key)
+        # The key names this exact state (the workflow's state_key leaves out when and how
+        # it closed): a retry replays, a new state is a new request, never a reused key.
+        body = state.__dict__
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
+        await self.send("PUT", f"/commitments/{state.commitment_id}/state", body, f"state-{state.commitment_id}-{digest}")

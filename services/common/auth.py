@@ -128,3 +128,4 @@ def allow(*roles: Role):
 
     check.roles = tuple(sorted(allowed, key=lambda r: r.value))  # type: ignore[attr-defined]  # read by services.common.openapi
     return check
+

@@ -3,6 +3,7 @@
     xieshang up                          run the whole stack (embedded default)
     xieshang migrate [--service NAME]    apply Alembic migrations
     xieshang token --role clerk --subject office-1 [--department 教育体育局]
+    xieshang audit verify [--service NAME]   check each service's hash-chained audit trail
 """
 
 from __future__ import annotations
@@ -69,6 +70,40 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(service, settings.database_url(service))
     print("migrations applied")
     return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Walk each service's audit chain; exit 1 naming the first broken link."""
+    import asyncio
+
+    results = asyncio.run(verify_audit_trails(settings, SERVICE_NAMES if args.service == "all" else (args.service,)))
+    broken = False
+    for service, verification in results.items():
+        if verification.ok:
+            print(f"{service}: {verification.entries} entries, chain intact")
+        else:
+            broken = True
+            print(f"{service}: BROKEN at entry {verification.broken_at}: {verification.reason} "
+                  f"({verification.entries} entries verified before it)")
+    return 1 if broken else 0
+
+
+async def verify_audit_trails(settings: Settings, services: tuple[str, ...]) -> dict:
+    """The verification of each named service's chain, read from its own database."""
+    from sqlalchemy import MetaData
+
+    from .audit import audit_tables, verify_chain
+    from .db import create_engine
+
+    log, head = audit_tables(MetaData())
+    results = {}
+    for service in services:
+        engine = create_engine(settings.database_url(service))  # type: ignore[arg-type]
+        try:
+            results[service] = await verify_chain(engine, log, head)
+        finally:
+            await engine.dispose()
+    return results
 
 
 def ports_from_settings(settings: Settings) -> StackPorts:
@@ -175,6 +210,12 @@ def main(argv: list[str] | None = None) -> None:
     p_migrate = sub.add_parser("migrate", help="apply database migrations")
     p_migrate.add_argument("--service", default="all", choices=["all", *SERVICE_NAMES])
     p_migrate.set_defaults(func=cmd_migrate)
+
+    p_audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = p_audit.add_subparsers(dest="audit_command", required=True)
+    p_verify = audit_sub.add_parser("verify", help="walk the hash chain; name the first broken link")
+    p_verify.add_argument("--service", default="all", choices=["all", *SERVICE_NAMES])
+    p_verify.set_defaults(func=cmd_audit_verify)
 
     p_key = sub.add_parser("payload-key", help="list or rotate the Temporal payload encryption keys")
     p_key.add_argument("action", choices=["list", "rotate"])

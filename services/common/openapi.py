@@ -7,8 +7,9 @@ shared ``Problem`` schema (RFC 9457):
 * 401 and 403 when a bearer token is needed, and ``x-roles``: the roles that may call
   it (read from the route's ``allow(...)``), so clients and the schemathesis run in the
   suite know which token to present;
-* 404 when the path names a record; 409 for every change (state conflicts, repeated
-  keys); 400 and 413 when it takes a body (undecodable, too large); 422 always (any path or query can carry a NUL) (FastAPI's own 422 schema is replaced);
+* 404 when the path names a record; 409 for every change (state conflicts, a repeated
+  key whose first request still runs); and, on every change that needs a token, the
+  optional ``Idempotency-Key`` header (the write guard's, services/common/writes.py); 400 and 413 when it takes a body (undecodable, too large); 422 always (any path or query can carry a NUL) (FastAPI's own 422 schema is replaced);
   503 when a token is needed (the database or Temporal is unavailable; see Retry-After);
   500, the shape of an unexpected error (with its request id).
 
@@ -70,6 +71,15 @@ DESCRIPTIONS = {
     "503": "The database or Temporal is unavailable; retry after Retry-After",
 }
 _UNSAFE = {"post", "put", "patch", "delete"}
+# Every write accepts it; the write guard handles it (services/common/writes.py), no route
+# does. A retry answers the first answer with its own status (Idempotent-Replayed: true).
+IDEMPOTENCY_KEY_HEADER: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Any unique string (a UUID). A retry with the same key, by the same caller, to the same "
+                   "route and with the same body gets the first answer (Idempotent-Replayed: true); the "
+                   "same key with another body is 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
 
 
 def api_routes(routes: list[Any]) -> list[APIRoute]:
@@ -126,13 +136,11 @@ def declare_problems(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any
                 statuses |= {"400", "413"}  # 400: a body that cannot be decoded at all
             if body_types - {"application/json"}:
                 statuses.add("415")  # a file of a kind the route does not read
-            responses = operation.setdefault("responses", {})
-            if "201" in responses and "200" not in responses and any(
-                p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key"
-                for p in operation.get("parameters", [])
-            ):
-                # A repeated Idempotency-Key answers the first answer again, with 200.
-                responses["200"] = {**responses["201"], "description": "Repeated request: the first answer"}
+            if method in _UNSAFE and roles is not None:
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key"
+                           for p in parameters):
+                    parameters.append(IDEMPOTENCY_KEY_HEADER)
             statuses.add("422")  # any request: a NUL in its path or query is refused
             responses = operation.setdefault("responses", {})
             statuses |= {code for code in responses if code.isdigit() and int(code) >= 400}

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -23,6 +23,7 @@ from .request_guard import RequestGuard
 from .settings import ServiceName, Settings, get_settings
 from .temporal import TemporalConnection
 from .tracing import configure_tracing, instrument_app
+from .writes import WriteGuard, request_records
 
 log = structlog.get_logger()
 
@@ -63,7 +64,10 @@ def create_service_app(
     background: Sequence[BackgroundTask] = (),
     metric_refreshers: Sequence[Refresher] = (),
     settings: Settings | None = None,
+    metadata: MetaData | None = None,
 ) -> FastAPI:
+    """The service's app. ``metadata`` holds its tables, among them the idempotency keys
+    and the audit trail that the request guard (services/common/writes.py) writes."""
     settings = settings or get_settings()
     workflow_ids.configure(settings.installation_id, settings.data_dir)
 
@@ -73,6 +77,7 @@ def create_service_app(
         engine = create_engine(settings.database_url(name))
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.request_records = request_records(metadata, app.state.sessions)
         tasks = [asyncio.create_task(job(app), name=job.__name__) for job in background]
         try:
             yield
@@ -87,6 +92,10 @@ def create_service_app(
     app.state.service_name = name
     app.state.temporal = TemporalConnection(settings)
     install_problem_handlers(app)
+    # The write guard (idempotency, audit trail) runs inside the request guard: it sees
+    # only bodies that guard let through, and an exception it re-raises after releasing
+    # its key becomes the request guard's problem+json 500.
+    app.add_middleware(WriteGuard)
     # Inside Starlette's ServerErrorMiddleware, outside the routes' exception handlers:
     # request ids, the input no route may receive, and a 500 that keeps the connection.
     app.add_middleware(RequestGuard)

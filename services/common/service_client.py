@@ -29,8 +29,10 @@ class ServiceCallError(Exception):
     @property
     def retryable(self) -> bool:
         # 4xx means the request itself is wrong and will stay wrong; timeouts,
-        # throttling and 5xx may pass on a later try.
-        return self.status >= 500 or self.status in (408, 425, 429)
+        # throttling, 5xx and a twin request still running under the same
+        # Idempotency-Key (409 request-in-progress) may pass on a later try.
+        in_progress = self.status == 409 and "request-in-progress" in self.body
+        return self.status >= 500 or self.status in (408, 425, 429) or in_progress
 
 
 class ServiceClient:

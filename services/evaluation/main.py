@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from services.common.service_app import create_service_app, recovery_loop
 
+from .base import Base
 from .calendar.views import router as calendar_router
 from .commitments import service as commitments
 from .commitments.views import router as commitments_router
@@ -29,6 +30,7 @@ async def deliver_pending_follow_ups(app: FastAPI, session: AsyncSession, tempor
 
 app = create_service_app(
     "evaluation",
+    metadata=Base.metadata,
     title="Xieshang evaluation (协商 · 评价)",
     description="Commitments (承诺), their follow-up (督办) and the two-way evaluation (双向评价).",
     routers=[commitments_router, ratings_router, scorecards_router, notifications_router, calendar_router, events_router],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import DeclarativeBase
 
 from services.common.db import new_metadata
+from services.common.audit import audit_tables
 from services.common.idempotency import idempotency_table
 
 
@@ -12,5 +13,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-# Answers of POST requests sent with an Idempotency-Key (services/common/idempotency.py).
+# The request guard's tables (services/common/writes.py): answers to replay for an
+# Idempotency-Key, and the hash-chained audit trail.
 IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
+AUDIT_LOG, AUDIT_HEAD = audit_tables(Base.metadata)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -36,3 +39,10 @@ def topic_index(request: Request) -> TopicIndex:
 
 
 Index = Annotated[TopicIndex, Depends(topic_index)]
+
+
+async def respond(handler: Callable[[], Awaitable[tuple[int, BaseModel | dict[str, Any]]]]) -> JSONResponse:
+    """Run a route's handler, which returns (status, body), and answer with it.
+    (Idempotency-Key and the audit trail are the request guard's: services/common/writes.py.)"""
+    status, body = await handler()
+    return JSONResponse(body.model_dump(mode="json") if isinstance(body, BaseModel) else body, status_code=status)

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from services.common.codec_server import router as codec_router
 from services.common.service_app import create_service_app, recovery_loop
 
+from .base import Base
 from .consultation_client import ConsultationClient
 from .decisions import service as decisions
 from .decisions.views import router as decisions_router
@@ -44,6 +45,7 @@ async def reconcile_workflows(app: FastAPI, session: AsyncSession, temporal: Cli
 
 app = create_service_app(
     "intake",
+    metadata=Base.metadata,
     title="Xieshang intake (协商 · 受理)",
     description="Topics (议题) from the seven channels, screening, the chair's decisions and the annual plan.",
     routers=[topics_router, submissions_router, decisions_router, lifecycle_router, meetings_router, reference_router,

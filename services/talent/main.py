@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from services.common.service_app import create_service_app
 
+from .models import Base
 from .views import routers
 
 app = create_service_app(
     "talent",
+    metadata=Base.metadata,
     title="Xieshang talent (协商 · 人才库)",
     description="Consultation talents (协商人才), members and public representatives; fair, verifiable draws.",
     routers=list(routers),

@@ -18,11 +18,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.audit import audit_tables
 from services.common.db import UTCDateTime, new_metadata, utcnow
+from services.common.idempotency import idempotency_table
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+# The request guard's tables (services/common/writes.py): answers to replay for an
+# Idempotency-Key, and the hash-chained audit trail.
+IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
+AUDIT_LOG, AUDIT_HEAD = audit_tables(Base.metadata)
 
 
 class Person(Base):
@@ -55,7 +63,6 @@ class Person(Base):
     phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(120))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("people_imports.id"), index=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=utcnow)
 
@@ -72,7 +79,6 @@ class PeopleImport(Base):
     file_sha256: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class Draw(Base):

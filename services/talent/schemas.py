@@ -107,13 +107,14 @@ class Contact(BaseModel):
 
 
 class PersonRead(BaseModel):
-    """A person as every reader sees it: no contact details."""
+    """A person as readers see it: name and contact details for clerks only (need to
+    know: the office runs the pool and the invitations); ids and categories for all."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     kind: str
-    display_name: str
+    display_name: str | None = Field(description="clerks only; null for every other role")
     expertise: list[str]
     tags: list[str]
     sector: str | None

@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role
@@ -39,6 +37,8 @@ def to_read(person: Person, principal: Principal) -> PersonRead:
     read = PersonRead.model_validate(person, from_attributes=True)
     if principal.role is Role.CLERK:
         read.contact = Contact(phone=person.phone, email=person.email)
+    else:
+        read.display_name = None  # need to know: names are the office's
     return read
 
 
@@ -57,25 +57,14 @@ def new_person(data: PersonCreate, **extra: Any) -> Person:
     return person
 
 
-async def register_person(
-    session: AsyncSession, data: PersonCreate, idempotency_key: str | None
-) -> tuple[Person, bool]:
-    if idempotency_key:
-        existing = await session.scalar(select(Person).where(Person.idempotency_key == idempotency_key))
-        if existing is not None:
-            return existing, False
-    person = new_person(data, idempotency_key=idempotency_key)
+async def register_person(session: AsyncSession, data: PersonCreate) -> Person:
+    """Store one person. (A retried request is answered by the request guard's
+    Idempotency-Key: services/common/idempotency.py.)"""
+    person = new_person(data)
     session.add(person)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()  # a concurrent retry with the same key won
-        existing = await session.scalar(select(Person).where(Person.idempotency_key == idempotency_key))
-        if existing is None:
-            raise
-        return existing, False
+    await session.commit()
     log.info("person.registered", person_id=person.id, kind=person.kind)  # id only: no names in logs
-    return person, True
+    return person
 
 
 async def get_person(session: AsyncSession, person_id: int) -> Person:
@@ -134,41 +123,19 @@ async def list_people(
     return PersonPage(items=[to_read(p, principal) for p in page.rows], total=page.total, next_after=page.next_after)
 
 
-async def import_people(
-    session: AsyncSession, parsed: ParsedFile, principal: Principal, idempotency_key: str | None
-) -> tuple[ImportResult, bool]:
+async def import_people(session: AsyncSession, parsed: ParsedFile, principal: Principal) -> ImportResult:
     """Store every row of a file that passed validation, in one transaction."""
-    if idempotency_key:
-        earlier = await _earlier_import(session, idempotency_key)
-        if earlier is not None:
-            return earlier, False
     batch = PeopleImport(
         filename=parsed.filename[:200],
         file_format=parsed.file_format,
         rows=len(parsed.people),
         file_sha256=parsed.sha256,
         created_by=principal.subject,
-        idempotency_key=idempotency_key,
     )
     session.add(batch)
     await session.flush()
     people = [new_person(data, import_id=batch.id) for data in parsed.people]
     session.add_all(people)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        earlier = await _earlier_import(session, idempotency_key) if idempotency_key else None
-        if earlier is None:
-            raise
-        return earlier, False
+    await session.commit()
     log.info("people.imported", import_id=batch.id, rows=batch.rows, file_format=batch.file_format)
-    return ImportResult(import_id=batch.id, rows=batch.rows, person_ids=[p.id for p in people]), True
-
-
-async def _earlier_import(session: AsyncSession, idempotency_key: str) -> ImportResult | None:
-    batch = await session.scalar(select(PeopleImport).where(PeopleImport.idempotency_key == idempotency_key))
-    if batch is None:
-        return None
-    ids = (await session.scalars(select(Person.id).where(Person.import_id == batch.id).order_by(Person.id))).all()
-    return ImportResult(import_id=batch.id, rows=batch.rows, person_ids=list(ids))
+    return ImportResult(import_id=batch.id, rows=batch.rows, person_ids=[p.id for p in people])

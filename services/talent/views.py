@@ -12,7 +12,6 @@ from fastapi import (
     APIRouter,
     Depends,
     File,
-    Header,
     Query,
     Response,
     UploadFile,
@@ -49,10 +48,6 @@ draw_router = APIRouter(prefix="/draws", tags=["draws 抽选"])
 routers = (router, draw_router)
 
 Session = Annotated[AsyncSession, Depends(get_session)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=200, description="A retried request with the same key returns the first answer"),
-]
 READERS = (*STAFF_ROLES, Role.SERVICE)
 Clerk = Annotated[Principal, Depends(allow(Role.CLERK))]
 Reader = Annotated[Principal, Depends(allow(*READERS))]
@@ -61,32 +56,21 @@ REPEATED: dict[int | str, dict[str, Any]] = {200: {"description": "Repeated requ
 
 
 # ------------------------------------------------------------------------ people
-@router.post("", response_model=PersonRead, status_code=status.HTTP_201_CREATED, responses=REPEATED,
-             summary="Register a person (clerk)")
-async def create_person(
-    data: PersonCreate, response: Response, session: Session, principal: Clerk, idempotency_key: IdempotencyKey = None
-) -> PersonRead:
-    person, created = await service.register_person(session, data, idempotency_key)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return service.to_read(person, principal)
+@router.post("", response_model=PersonRead, status_code=status.HTTP_201_CREATED, summary="Register a person (clerk)")
+async def create_person(data: PersonCreate, session: Session, principal: Clerk) -> PersonRead:
+    return service.to_read(await service.register_person(session, data), principal)
 
 
 @router.post("/import", response_model=ImportResult, status_code=status.HTTP_201_CREATED, responses={
-    **REPEATED, 422: {"description": "Some rows are invalid: errors [{row, field, rule, message}], nothing stored"},
+    422: {"description": "Some rows are invalid: errors [{row, field, rule, message}], nothing stored"},
 }, summary="Import people from a CSV or XLSX file, all rows or none (clerk)")
 async def import_people(
     session: Session,
-    response: Response,
     principal: Clerk,
     file: Annotated[UploadFile, File(description=f".csv (UTF-8 or GBK) or .xlsx, at most {MAX_FILE_BYTES // 2**20} MB")],
-    idempotency_key: IdempotencyKey = None,
 ) -> ImportResult:
     parsed = parse_people_file(file.filename or "", file.content_type, await file.read(MAX_FILE_BYTES + 1))
-    result, created = await service.import_people(session, parsed, principal, idempotency_key)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return result
+    return await service.import_people(session, parsed, principal)
 
 
 @router.get("/{person_id:int}", response_model=PersonRead, summary="One person (contact details for clerks only)")
@@ -135,7 +119,6 @@ async def list_people(
 }, summary="Draw a consultation's participants (service, clerk); idempotent per (consultation_id, round)")
 async def create_draw(
     data: DrawCreate, response: Response, session: Session, principal: Drawer,
-    idempotency_key: IdempotencyKey = None,  # accepted; (consultation_id, round) already makes the call idempotent
 ) -> DrawRead:
     draw, created = await draws.create_draw(session, data, principal)
     if not created:
@@ -150,7 +133,6 @@ async def create_draw(
 }, summary="Replace those who declined (service, clerk); the quotas still hold for the whole panel")
 async def create_replacement(
     draw_id: DbId, data: ReplacementCreate, response: Response, session: Session, principal: Drawer,
-    idempotency_key: IdempotencyKey = None,  # accepted; (consultation_id, round) already makes the call idempotent
 ) -> DrawRead:
     draw, created = await draws.create_replacement(session, draw_id, data, principal)
     if not created:
@@ -162,7 +144,7 @@ async def create_replacement(
     409: {"description": "The draw announced no public randomness, or was revealed with another value"},
 }, summary="Bring the announced public random value and draw the panel (service, clerk); repeatable")
 async def reveal_draw(
-    draw_id: DbId, data: RevealCreate, session: Session, _: Drawer, idempotency_key: IdempotencyKey = None,
+    draw_id: DbId, data: RevealCreate, session: Session, _: Drawer,
 ) -> DrawRead:
     return draws.to_read(await draws.reveal(session, draw_id, data))
 

@@ -69,6 +69,10 @@ def test_full_ladder_survives_a_worker_crash_with_every_step_once(stack: Stack) 
     assert c["workflow_id"] == f"followup-{cid}"
     eventually(lambda: "committee_supervision" in ladder_steps(escalations(stack, cid)), timeout=30,
                what="督办 before the crash")
+    # Kill while the workflow waits for the next rung (so 会议督办 falls due while the
+    # worker is dead), not while its state is being mirrored.
+    eventually(lambda: commitment(stack, cid)["escalation_level"] == 2, what="督办 mirrored before the crash")
+    time.sleep(0.3)
     stack.devstack.kill("worker")  # SIGKILL mid-ladder: 会议督办 falls due while it is dead
     time.sleep(4)
     stack.devstack.restart("worker")
@@ -139,7 +143,8 @@ def test_extension_restarts_the_ladder_and_closing_after_satisfied(stack: Stack)
     done = act(stack, cid, "completion", {"summary": "三所公办幼儿园已建成开园"}, **{"Idempotency-Key": f"done-{cid}"})
     assert done.status_code == 201
     retry = act(stack, cid, "completion", {"summary": "三所公办幼儿园已建成开园"}, **{"Idempotency-Key": f"done-{cid}"})
-    assert retry.status_code == 200 and retry.json()["id"] == done.json()["id"]
+    assert retry.status_code == 201 and retry.json()["id"] == done.json()["id"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
     assert act(stack, cid, "verification", {"means": "inspection", "passed": True}, role=Role.COMMITTEE).status_code == 201
     assert act(stack, cid, "satisfaction", {"rating": "satisfied"}, role=Role.COMMITTEE).status_code == 201
     closed = eventually(lambda: (s := commitment(stack, cid))["status"] == "closed" and s, what="closed")

@@ -11,6 +11,9 @@ owned by the education bureau → no progress → escalation to level 2 → exte
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -179,9 +182,11 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
 
     # 9. The two-way evaluation window (双向评价), then closed.
     reach("evaluation", timeout=30)
-    for body in ({"rater_kind": "department", "aspect": "topic_precision", "score": 5},
-                 {"rater_kind": "public", "aspect": "outcome_quality", "score": 4}):
-        rated = evaluation(stack, "POST", "/ratings/consultations", Role.CLERK,
+    # rater_kind follows the rater's role (docs/security.md): the department as itself,
+    # a resident as the public.
+    for role, body in ((Role.DEPARTMENT, {"rater_kind": "department", "aspect": "topic_precision", "score": 5}),
+                       (Role.PUBLIC, {"rater_kind": "public", "aspect": "outcome_quality", "score": 4})):
+        rated = evaluation(stack, "POST", "/ratings/consultations", role,
                            json={"consultation_topic_id": tid, "organiser": "social-law-committee", "plan_year": year, **body})
         assert rated.status_code == 201, rated.text
     rated = evaluation(stack, "POST", "/ratings/departments", Role.COMMITTEE, json={
@@ -223,6 +228,14 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
     # Replay safety: the finished consultation's and follow-up's histories replay against
     # the current code (saved under tests/histories/ with XIESHANG_RECORD_HISTORIES=1).
     replay_and_keep(stack, [f"consultation-{tid}", f"followup-{cid}"])
+
+    # The audit trail of the whole run holds: the real `xieshang audit verify`.
+    verified = subprocess.run([sys.executable, "-m", "services.common.cli", "audit", "verify"],
+                              env={**os.environ, **stack.devstack.env}, capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for service in ("intake", "talent", "evaluation"):
+        line = next(x for x in verified.stdout.splitlines() if x.startswith(f"{service}: "))
+        assert line.endswith("chain intact") and int(line.split()[1]) > 0, line
 
 
 def replay_and_keep(stack: Stack, workflow_ids: list[str]) -> None:

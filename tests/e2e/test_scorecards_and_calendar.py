@@ -57,10 +57,13 @@ def test_department_and_organiser_scorecards_from_real_runs(stack: Stack) -> Non
         r = _post(stack, "/ratings/departments", {"department": dept, "plan_year": 2027, "means": means,
                                                   "rater_kind": "member", "score": score}, Role.COMMITTEE)
         assert r.status_code == 201, r.text
-    for kind, aspect, score in (("department", "topic_precision", 5), ("public", "topic_precision", 4),
-                                ("party_government", "outcome_quality", 4)):
+    # rater_kind follows the rater's role (docs/security.md)
+    for kind, aspect, score, role in (("department", "topic_precision", 5, Role.DEPARTMENT),
+                                      ("public", "topic_precision", 4, Role.PUBLIC),
+                                      ("party_government", "outcome_quality", 4, Role.CLERK)):
         r = _post(stack, "/ratings/consultations", {"consultation_topic_id": 7, "organiser": organiser, "plan_year": 2027,
-                                                    "rater_kind": kind, "aspect": aspect, "score": score}, Role.CLERK)
+                                                    "rater_kind": kind, "aspect": aspect, "score": score}, role,
+                  department=dept if role is Role.DEPARTMENT else None)
         assert r.status_code == 201, r.text
 
     cards = httpx.get(f"{stack.url('evaluation')}/scorecards/departments", params={"year": 2027, "department": dept},

@@ -104,12 +104,14 @@ def test_person_crud_and_contact_only_for_clerks(stack: Stack) -> None:
     person = created.json()
     assert person["contact"] == {"phone": "13800001111", "email": "zhao@example.cn"}
     again = post(stack, "/people", body, Role.CLERK, headers={"Idempotency-Key": f"crud-{stack.backend}"})
-    assert (again.status_code, again.json()["id"]) == (200, person["id"])
+    assert (again.status_code, again.json()["id"]) == (201, person["id"])  # the first answer, replayed
+    assert again.headers["Idempotent-Replayed"] == "true"
 
     for role in (Role.COMMITTEE, Role.OPERATOR, Role.SERVICE, Role.CHAIR):
         read = get(stack, f"/people/{person['id']}", role)
         assert read.status_code == 200 and read.json()["contact"] is None
-        assert "13800001111" not in read.text and "zhao@" not in read.text
+        assert read.json()["display_name"] is None  # need to know: names are the office's
+        assert "13800001111" not in read.text and "zhao@" not in read.text and "赵幼教" not in read.text
         listed = get(stack, "/people", role, tag="幼儿教师")
         assert "13800001111" not in listed.text
     department = httpx.get(f"{talent(stack)}/people", headers=stack.auth(Role.DEPARTMENT, department="教育体育局"))
@@ -232,9 +234,10 @@ def test_good_import_stores_every_row(stack: Stack, file_format: str) -> None:
     if file_format == "xlsx":
         rows = [r.copy() for r in GOOD_ROWS]
         rows[0][8] = 13900002222  # Excel keeps phone numbers as numbers
-        response = upload(stack, "good.xlsx", xlsx_bytes(rows), XLSX, key)
+        sent = ("good.xlsx", xlsx_bytes(rows), XLSX)
     else:
-        response = upload(stack, "good.csv", csv_bytes(GOOD_ROWS, "gbk"), "text/csv", key)
+        sent = ("good.csv", csv_bytes(GOOD_ROWS, "gbk"), "text/csv")
+    response = upload(stack, *sent, key)
     assert response.status_code == 201, response.text
     result = response.json()
     assert result["rows"] == 4 and len(result["person_ids"]) == 4
@@ -244,8 +247,11 @@ def test_good_import_stores_every_row(stack: Stack, file_format: str) -> None:
     assert first["expertise"] == ["学前教育", "基础教育"] and first["contact"]["phone"] == "13900002222"
     second = get(stack, f"/people/{result['person_ids'][1]}", Role.CLERK).json()
     assert second["conflict_departments"] == ["卫生健康局"]
-    repeated = upload(stack, "good.csv", csv_bytes(GOOD_ROWS, "gbk"), "text/csv", key)
-    assert repeated.status_code == 200 and repeated.json() == result
+    repeated = upload(stack, *sent, key)  # the same file again (a new multipart boundary)
+    assert repeated.status_code == 201 and repeated.json() == result
+    assert repeated.headers["Idempotent-Replayed"] == "true"
+    other_file = upload(stack, "good.csv", csv_bytes(GOOD_ROWS[:1], "gbk"), "text/csv", key)
+    assert other_file.status_code == 422 and other_file.json()["field"] == "Idempotency-Key"
     assert person_count(stack) == before + 4
 
 

@@ -38,7 +38,6 @@ class Commitment(Base):
     satisfaction: Mapped[str | None] = mapped_column(String(30))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     workflow_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
@@ -56,7 +55,6 @@ class CommitmentAction(Base):
     actor: Mapped[str] = mapped_column(String(100))  # token subject
     actor_role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     # pending until delivered; accepted or rejected by the workflow's update validator.
     outcome: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     outcome_detail: Mapped[str | None] = mapped_column(String(500))

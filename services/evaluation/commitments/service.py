@@ -71,8 +71,9 @@ async def create_commitment(
     settings: Settings,
     data: CommitmentCreate,
     principal: Principal,
-    idempotency_key: str | None,
-) -> tuple[Commitment, bool]:
+) -> Commitment:
+    """Store the commitment, then start its follow-up (a retried request is answered by
+    the request guard's Idempotency-Key, services/common/idempotency.py)."""
     policy = PRODUCTION_POLICY if data.policy == "production" else seconds_policy(data.seconds_scale)
     commitment = Commitment(
         consultation_topic_id=data.consultation_topic_id,
@@ -85,15 +86,13 @@ async def create_commitment(
         due_at=data.due_at,
         policy=policy.model_dump(mode="json"),
         created_by=principal.subject,
-        idempotency_key=idempotency_key,
     )
-    commitment, created = await insert_once(session, commitment, Commitment.idempotency_key, idempotency_key)
-    if not created:
-        return commitment, False
+    session.add(commitment)
+    await session.commit()
     log.info("commitment.created", commitment_id=commitment.id, department=commitment.department)
     if temporal is not None:
         await start_follow_up(session, temporal, settings, commitment)
-    return commitment, True
+    return commitment
 
 
 async def start_follow_up(session: AsyncSession, temporal: Client | None, settings: Settings, commitment: Commitment) -> bool:
@@ -146,25 +145,23 @@ async def record_action(
     *,
     kind: str,
     payload: dict[str, Any],
-    idempotency_key: str | None,
-) -> tuple[CommitmentAction, bool]:
-    """Store the action, then deliver it. Returns the action and whether it is new."""
+) -> CommitmentAction:
+    """Store the action, then deliver it."""
     action = CommitmentAction(
         commitment_id=commitment.id,
         kind=kind,
         payload=payload,
         actor=principal.subject,
         actor_role=principal.role.value,
-        idempotency_key=idempotency_key,
         outcome="pending" if kind in DELIVERED_KINDS else "recorded",
     )
-    action, created = await insert_once(session, action, CommitmentAction.idempotency_key, idempotency_key)
-    if created:
-        log.info("commitment.action_recorded", commitment_id=commitment.id, action_id=action.id, kind=kind)
+    session.add(action)
+    await session.commit()
+    log.info("commitment.action_recorded", commitment_id=commitment.id, action_id=action.id, kind=kind)
     if action.outcome == "pending" and commitment.workflow_started_at is not None:
-        # Committed first; a repeated request re-sends what is still pending.
+        # Committed first; the delivery loop re-sends what is still pending.
         await deliver_action(session, temporal, commitment, action)
-    return action, created
+    return action
 
 
 def _as_update(action: CommitmentAction) -> FollowUpAction:

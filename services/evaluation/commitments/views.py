@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -36,13 +36,8 @@ from .schemas import (
 router = APIRouter(prefix="/commitments", tags=["commitments 承诺"])
 
 Session = Annotated[AsyncSession, Depends(get_session)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=200, description="A retried request with the same key returns the first answer"),
-]
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE, Role.DEPARTMENT)
 ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Repeated Idempotency-Key: the first answer"},
     409: {"description": "The action does not fit the commitment's stage (refused by its workflow), "
                          "or the follow-up has ended (names the stage); nothing is kept"},
     503: {"description": "Temporal did not answer (Retry-After): the action is stored and will be delivered"},
@@ -63,13 +58,10 @@ async def create_commitment(
     response: Response,
     session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
-    idempotency_key: IdempotencyKey = None,
 ) -> CommitmentRead:
-    commitment, created = await service.create_commitment(
-        session, await temporal_or_none(request), request.app.state.settings, data, principal, idempotency_key
+    commitment = await service.create_commitment(
+        session, await temporal_or_none(request), request.app.state.settings, data, principal
     )
-    if not created:
-        response.status_code = status.HTTP_200_OK
     return service.to_read(commitment)
 
 
@@ -103,18 +95,16 @@ async def _act(
     commitment_id: DbId,
     kind: str,
     payload: dict[str, Any],
-    idempotency_key: str | None,
 ) -> ActionRead:
     commitment = await service.get_commitment(session, commitment_id, principal)
-    action, created = await service.record_action(
-        session, await temporal_or_none(request), commitment, principal,
-        kind=kind, payload=payload, idempotency_key=idempotency_key,
+    action = await service.record_action(
+        session, await temporal_or_none(request), commitment, principal, kind=kind, payload=payload,
     )
     if action.outcome == "pending":
         # Stored, but its follow-up has not started yet (Temporal was down): the
         # reconciler starts it and delivers the action.
         raise TemporalUnavailable("follow-up", stored=True, will_be_delivered=True, action_id=action.id)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    response.status_code = status.HTTP_201_CREATED
     return ActionRead.model_validate(action)
 
 
@@ -122,23 +112,23 @@ async def _act(
              responses=ACTION_RESPONSES, summary="Report progress (进展报告)")
 async def report_progress(
     commitment_id: DbId, data: ProgressReportCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))], idempotency_key: IdempotencyKey = None,
+    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
 ) -> ActionRead:
     return await _act(request, response, session, principal, commitment_id, "progress_report",
-                      data.model_dump(mode="json"), idempotency_key)
+                      data.model_dump(mode="json"))
 
 
 @router.post("/{commitment_id}/extension-requests", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Ask for an extension (申请延期)")
 async def request_extension(
     commitment_id: DbId, data: ExtensionRequestCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))], idempotency_key: IdempotencyKey = None,
+    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
 ) -> ActionRead:
     commitment = await service.get_commitment(session, commitment_id, principal)
     if data.requested_due_at <= commitment.due_at:
         raise Problem(422, "Invalid request", f"requested_due_at: must be later than the due date {commitment.due_at.isoformat()}.")
     return await _act(request, response, session, principal, commitment_id, "extension_request",
-                      data.model_dump(mode="json"), idempotency_key)
+                      data.model_dump(mode="json"))
 
 
 @router.post("/{commitment_id}/extension-requests/{request_id}/decision", response_model=ActionRead, status_code=201,
@@ -146,34 +136,33 @@ async def request_extension(
 async def decide_extension(
     commitment_id: DbId, request_id: DbId, data: ExtensionDecisionCreate, request: Request, response: Response,
     session: Session, principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))],
-    idempotency_key: IdempotencyKey = None,
 ) -> ActionRead:
     commitment = await service.get_commitment(session, commitment_id, principal)
     asked = await service.find_extension_request(session, commitment, request_id)
     new_due = data.new_due_at.isoformat() if data.new_due_at else asked.payload["requested_due_at"]
     payload = {"request_id": request_id, "new_due_at": new_due, "note": data.note}
     kind = "extension_granted" if data.granted else "extension_refused"
-    return await _act(request, response, session, principal, commitment_id, kind, payload, idempotency_key)
+    return await _act(request, response, session, principal, commitment_id, kind, payload)
 
 
 @router.post("/{commitment_id}/completion", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Report completion (办结)")
 async def report_completion(
     commitment_id: DbId, data: CompletionCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))], idempotency_key: IdempotencyKey = None,
+    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
 ) -> ActionRead:
     return await _act(request, response, session, principal, commitment_id, "completion",
-                      data.model_dump(mode="json"), idempotency_key)
+                      data.model_dump(mode="json"))
 
 
 @router.post("/{commitment_id}/verification", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Verify completion (核查: inspection, democratic appraisal...)")
 async def verify_completion(
     commitment_id: DbId, data: VerificationCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))], idempotency_key: IdempotencyKey = None,
+    principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))],
 ) -> ActionRead:
     return await _act(request, response, session, principal, commitment_id, "verification",
-                      data.model_dump(mode="json"), idempotency_key)
+                      data.model_dump(mode="json"))
 
 
 @router.post("/{commitment_id}/satisfaction", response_model=ActionRead, status_code=201,
@@ -181,10 +170,9 @@ async def verify_completion(
 async def rate_satisfaction(
     commitment_id: DbId, data: SatisfactionCreate, request: Request, response: Response, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.COMMITTEE, Role.CLERK))],
-    idempotency_key: IdempotencyKey = None,
 ) -> ActionRead:
     return await _act(request, response, session, principal, commitment_id, "satisfaction",
-                      data.model_dump(mode="json"), idempotency_key)
+                      data.model_dump(mode="json"))
 
 
 @router.get("/{commitment_id}/actions", response_model=list[ActionRead], summary="Everything done on a commitment")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.db import UTCDateTime, utcnow
@@ -20,7 +20,12 @@ from ..base import Base
 
 
 class ConsultationRating(Base):
+    """One rating per rater, consultation and aspect: a second one is refused (409)."""
+
     __tablename__ = "consultation_ratings"
+    __table_args__ = (
+        UniqueConstraint("consultation_topic_id", "aspect", "rater", name="uq_consultation_ratings_one_per_rater"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consultation_topic_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -31,8 +36,9 @@ class ConsultationRating(Base):
     score: Mapped[int] = mapped_column(Integer)  # 1..5
     comment: Mapped[str | None] = mapped_column(Text)
     rated_by: Mapped[str] = mapped_column(String(100))
+    # The caller (role|department|subject): what "one rating per rater" counts.
+    rater: Mapped[str] = mapped_column(String(200))
     rated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class DepartmentRating(Base):
@@ -48,4 +54,3 @@ class DepartmentRating(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     rated_by: Mapped[str] = mapped_column(String(100))
     rated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)

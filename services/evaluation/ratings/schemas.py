@@ -16,7 +16,9 @@ class ConsultationRatingCreate(BaseModel):
     consultation_topic_id: int = Field(ge=1)
     organiser: str = Field(min_length=1, max_length=60)
     plan_year: int = Field(ge=2000, le=2100)
-    rater_kind: Literal["department", "party_government", "public"]
+    # Follows the caller's role (services/evaluation/ratings/service.py RATER_KINDS);
+    # omitted: the role's kind.
+    rater_kind: Literal["department", "party_government", "public"] | None = None
     aspect: Literal["topic_precision", "outcome_quality"]  # 选题精准性 / 成果质量
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
@@ -25,6 +27,7 @@ class ConsultationRatingCreate(BaseModel):
 class ConsultationRatingRead(ConsultationRatingCreate):
     model_config = ConfigDict(from_attributes=True)
 
+    rater_kind: Literal["department", "party_government", "public"]
     id: int
     rated_by: str
     rated_at: datetime
@@ -37,7 +40,8 @@ class DepartmentRatingCreate(BaseModel):
     commitment_id: int | None = Field(default=None, ge=1)
     plan_year: int = Field(ge=2000, le=2100)
     means: VerificationMeans
-    rater_kind: Literal["member", "standing_committee", "committee"]
+    # Follows the caller's role (RATER_KINDS); omitted: the role's first kind.
+    rater_kind: Literal["member", "standing_committee", "committee"] | None = None
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -45,6 +49,7 @@ class DepartmentRatingCreate(BaseModel):
 class DepartmentRatingRead(DepartmentRatingCreate):
     model_config = ConfigDict(from_attributes=True)
 
+    rater_kind: Literal["member", "standing_committee", "committee"]
     id: int
     rated_by: str
     rated_at: datetime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
@@ -21,34 +21,24 @@ from .schemas import (
 
 router = APIRouter(prefix="/ratings", tags=["two-way evaluation 双向评价"])
 Session = Annotated[AsyncSession, Depends(get_session)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 @router.post("/consultations", response_model=ConsultationRatingRead, status_code=201,
+             responses={409: {"description": "This rater rated this consultation on this aspect already"}},
              summary="Rate the CPPCC's topic selection or outcome quality (departments, party and government, public)")
 async def rate_consultation(
-    data: ConsultationRatingCreate, response: Response, session: Session,
+    data: ConsultationRatingCreate, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT, Role.CLERK, Role.PUBLIC))],
-    idempotency_key: IdempotencyKey = None,
 ) -> ConsultationRatingRead:
-    rating, created = await service.record_rating(
-        session, ConsultationRating, data.model_dump(), principal, idempotency_key
-    )
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    rating = await service.record_rating(session, ConsultationRating, data.model_dump(), principal)
     return ConsultationRatingRead.model_validate(rating)
 
 
 @router.post("/departments", response_model=DepartmentRatingRead, status_code=201,
              summary="Rate an implementing department through a supervision means (members, committees)")
 async def rate_department(
-    data: DepartmentRatingCreate, response: Response, session: Session,
+    data: DepartmentRatingCreate, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.COMMITTEE, Role.CHAIR, Role.CLERK))],
-    idempotency_key: IdempotencyKey = None,
 ) -> DepartmentRatingRead:
-    rating, created = await service.record_rating(
-        session, DepartmentRating, data.model_dump(), principal, idempotency_key
-    )
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    rating = await service.record_rating(session, DepartmentRating, data.model_dump(), principal)
     return DepartmentRatingRead.model_validate(rating)

@@ -9,12 +9,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
-from services.common.idempotency import Idempotency, run_idempotent
 from services.common.types import DbId
 from services.common.workflow_errors import TemporalUnavailable
 
-from ..base import IDEMPOTENCY_KEYS
-from ..deps import READERS, Index, Session
+from ..deps import Index, READERS, Session, respond
 from . import service
 from .models import Decision
 from .schemas import (
@@ -59,7 +57,6 @@ async def decide(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(*DECIDERS))],
 ) -> JSONResponse:
     async def handler():
@@ -69,7 +66,7 @@ async def decide(
         )
         return 201, await delivered_or_503(session, decision, delivered)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.post(
@@ -84,7 +81,6 @@ async def merge(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.CHAIR))],
 ) -> JSONResponse:
     decision_data = DecisionCreate(outcome=Outcome.MERGED, merged_into_topic_id=data.into_topic_id, reason=data.reason)
@@ -96,7 +92,7 @@ async def merge(
         )
         return 201, await delivered_or_503(session, decision, delivered)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get("/topics/{topic_id}/decision", response_model=DecisionRead, summary="The decision on a topic")

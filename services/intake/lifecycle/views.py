@@ -11,12 +11,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
-from services.common.idempotency import Idempotency, run_idempotent
 from services.common.types import DbId
 
-from ..base import IDEMPOTENCY_KEYS
 from ..consultation_client import ConsultationClient
-from ..deps import READERS, Session, temporal_or_none
+from ..deps import READERS, Session, respond, temporal_or_none
 from ..topics import service as topics
 from . import service
 from .schemas import (
@@ -65,7 +63,7 @@ async def put_stage(
 @router.post("/topics/{topic_id}/research-completion", status_code=201, response_model=ResearchReportRead,
              responses=WORKFLOW_RESPONSES, summary="Research done (调研完成): what the draw needs")
 async def complete_research(
-    topic_id: DbId, data: ResearchCompletion, client: Consultation, session: Session, idem: Idempotency,
+    topic_id: DbId, data: ResearchCompletion, client: Consultation, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -75,14 +73,14 @@ async def complete_research(
             {**{c: getattr(report, c) for c in ("id", "topic_id", "summary", "expertise", "exclude_departments",
                                                 "created_at")}, "stage": status.stage})
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.post("/topics/{topic_id}/consultation/resume", response_model=ConsultationRead,
              responses={**WORKFLOW_RESPONSES, 409: {"description": "Nothing needs attention, or the consultation ended"}},
              summary="Resume a consultation that needs attention (待处理), after fixing its cause")
 async def resume_consultation(
-    topic_id: DbId, data: ResumeIn, client: Consultation, session: Session, idem: Idempotency,
+    topic_id: DbId, data: ResumeIn, client: Consultation, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
@@ -90,7 +88,7 @@ async def resume_consultation(
         status = await service.resume(session, client, topic, data.research, principal.subject)
         return 200, service.to_consultation_read(status)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.post("/topics/{topic_id}/invitations/{person_id}/answer", response_model=ConsultationRead,
@@ -98,11 +96,11 @@ async def resume_consultation(
              summary="Record an invitee's answer (接受 / 谢绝); a decline brings a replacement draw")
 async def answer_invitation(
     topic_id: DbId, person_id: DbId, data: InvitationAnswerIn, client: Consultation,
-    session: Session, idem: Idempotency, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
+    session: Session, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():
         await topics.get_topic(session, topic_id)
         status = await service.answer_invitation(client, topic_id, person_id, data.accepted)
         return 200, service.to_consultation_read(status)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.auth import Role
 from services.common.types import DueDate, UTCTimestamp
 
 from ..fields import Code, Name, text
@@ -53,6 +54,8 @@ class MeetingCreate(BaseModel):
 class AttendeeRead(AttendeeIn):
     model_config = ConfigDict(from_attributes=True)
 
+    name: str | None = Field(description="clerks only (need to know); null for every other role")  # type: ignore[assignment]
+
 
 class CommitmentRead(CommitmentIn):
     model_config = ConfigDict(from_attributes=True)
@@ -70,3 +73,10 @@ class MeetingRead(BaseModel):
     attendance: list[AttendeeRead]
     commitments: list[CommitmentRead]
     created_at: datetime
+
+    def for_role(self, role: Role) -> MeetingRead:
+        """Need to know: attendees' names are the office's, which invites and records;
+        every other reader sees who came as what (category, organisation), not who."""
+        if role is Role.CLERK:
+            return self
+        return self.model_copy(update={"attendance": [a.model_copy(update={"name": None}) for a in self.attendance]})

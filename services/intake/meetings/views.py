@@ -8,11 +8,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
-from services.common.idempotency import Idempotency, run_idempotent
 from services.common.types import DbId
 
-from ..base import IDEMPOTENCY_KEYS
-from ..deps import READERS, Session
+from ..deps import READERS, Session, respond
 from ..lifecycle.views import WORKFLOW_RESPONSES, Consultation
 from . import service
 from .schemas import MeetingCreate, MeetingRead
@@ -27,21 +25,24 @@ async def record_meeting(
     data: MeetingCreate,
     client: Consultation,
     session: Session,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
         meeting = await service.record_meeting(session, client, topic_id, data, principal)
-        return 201, await service.to_read(session, meeting)
+        return 201, (await service.to_read(session, meeting)).for_role(principal.role)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get("/topics/{topic_id}/meetings", response_model=list[MeetingRead], summary="A topic's meetings")
-async def meetings_of(topic_id: DbId, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> list[MeetingRead]:
-    return [await service.to_read(session, m) for m in await service.meetings_of(session, topic_id)]
+async def meetings_of(
+    topic_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+) -> list[MeetingRead]:
+    return [(await service.to_read(session, m)).for_role(principal.role) for m in await service.meetings_of(session, topic_id)]
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingRead, summary="One meeting record")
-async def read_meeting(meeting_id: DbId, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]) -> MeetingRead:
-    return await service.to_read(session, await service.get_meeting(session, meeting_id))
+async def read_meeting(
+    meeting_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
+) -> MeetingRead:
+    return (await service.to_read(session, await service.get_meeting(session, meeting_id))).for_role(principal.role)

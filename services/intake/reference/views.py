@@ -8,10 +8,8 @@ from fastapi import APIRouter, Depends, status
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
-from services.common.idempotency import Idempotency, run_idempotent
 
-from ..base import IDEMPOTENCY_KEYS
-from ..deps import READERS, Session
+from ..deps import READERS, Session, respond
 from . import service
 from .models import Organiser, Venue
 from .schemas import (
@@ -39,13 +37,12 @@ async def list_organisers(
 async def create_organiser(
     data: OrganiserCreate,
     session: Session,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():
         return 201, OrganiserRead.model_validate(await service.create(session, Organiser, data))
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get("/venues", response_model=list[VenueRead], summary="Venues (就地就近: halls and studios)")
@@ -59,10 +56,9 @@ async def list_venues(
 async def create_venue(
     data: VenueCreate,
     session: Session,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():
         return 201, VenueRead.model_validate(await service.create(session, Venue, data))
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)

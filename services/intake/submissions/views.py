@@ -10,12 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.auth import Principal, Role, allow
 from services.common.client_identity import request_client_address
-from services.common.idempotency import Idempotency, run_idempotent
 from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel
 
-from ..base import IDEMPOTENCY_KEYS
-from ..deps import Index, Session, temporal_or_none
+from ..deps import Index, Session, respond, temporal_or_none
 from ..topics.schemas import (
     ModerationDecision,
     PublicReceipt,
@@ -47,7 +45,6 @@ async def submit_public(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.PUBLIC))],
 ) -> JSONResponse:
     async def handler():
@@ -62,7 +59,7 @@ async def submit_public(
         )
         return (202 if held else 201), service.receipt(submission, held)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get(
@@ -87,7 +84,6 @@ async def submit(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
 ) -> JSONResponse:
     async def handler():
@@ -96,7 +92,7 @@ async def submit(
         )
         return 201, SubmissionRead.model_validate(submission)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get("/submissions", response_model=SubmissionPage, summary="Submissions, oldest first")
@@ -142,13 +138,12 @@ async def move_submission(
     submission_id: DbId,
     data: MoveRequest,
     session: Session,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():
         return 200, SubmissionRead.model_validate(await service.move_submission(session, submission_id, data.topic_id))
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get("/moderation", response_model=SubmissionPage, summary="The moderation queue: held submissions with reasons")
@@ -170,7 +165,6 @@ async def release(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(*MODERATORS))],
 ) -> JSONResponse:
     async def handler():
@@ -179,7 +173,7 @@ async def release(
         )
         return 200, SubmissionRead.model_validate(submission)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.post("/moderation/{submission_id}/reject", response_model=SubmissionRead, summary="Reject a held submission (kept, with the reason)")
@@ -187,10 +181,9 @@ async def reject(
     submission_id: DbId,
     data: ModerationDecision,
     session: Session,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(*MODERATORS))],
 ) -> JSONResponse:
     async def handler():
         return 200, SubmissionRead.model_validate(await service.reject(session, submission_id, data, principal))
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)

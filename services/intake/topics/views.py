@@ -9,13 +9,11 @@ from fastapi.responses import JSONResponse
 
 from services.common import vocabulary
 from services.common.auth import Principal, Role, allow
-from services.common.idempotency import Idempotency, run_idempotent
 from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel, ConsultationFormat
 
-from ..base import IDEMPOTENCY_KEYS
 from ..consultation_client import PENDING
-from ..deps import READERS, Index, Session, temporal_or_none
+from ..deps import READERS, Index, Session, respond, temporal_or_none
 from . import service
 from .schemas import SplitRequest, TopicCreate, TopicPage, TopicRead
 
@@ -37,7 +35,6 @@ async def create_topic(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
 ) -> JSONResponse:
     async def handler():
@@ -46,7 +43,7 @@ async def create_topic(
         stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
         return 201, service.registered_read(topic, stage)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)
 
 
 @router.get("/{topic_id}", response_model=TopicRead, summary="One topic, with its stage read from its workflow")
@@ -101,7 +98,6 @@ async def split_topic(
     request: Request,
     session: Session,
     index: Index,
-    idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():
@@ -109,4 +105,4 @@ async def split_topic(
         topic = await service.split_topic(session, temporal, request.app.state.settings, index, topic_id, data, principal)
         return 201, await service.to_read(session, topic)
 
-    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+    return await respond(handler)

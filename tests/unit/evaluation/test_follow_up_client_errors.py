@@ -1,6 +1,7 @@
 """A department's action while Temporal is down (issue 9: it used to be a 500 although
 the action was stored): 503 with Retry-After, ``stored: true, will_be_delivered: true``,
-the action kept as pending; the same request again re-sends it, never stores it twice.
+the action kept as pending; the same request again (same Idempotency-Key) gets the same
+answer from the request guard, never stores it twice.
 And staff resuming a follow-up that needs attention (待处理), once per episode."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from services.common.auth import Role, mint_token
 from services.common.db import create_engine, session_factory
 from services.common.problems import Problem, install_problem_handlers
 from services.common.settings import Settings
+from services.common.writes import WriteGuard, request_records
 from services.evaluation.base import Base
 from services.evaluation.commitments.models import Commitment, CommitmentAction
 from services.evaluation.commitments.views import router
@@ -42,7 +44,9 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     app.state.settings = SETTINGS
     app.state.sessions = session_factory(engine)
     app.state.temporal = Down()
+    app.state.request_records = request_records(Base.metadata, app.state.sessions)
     install_problem_handlers(app)
+    app.add_middleware(WriteGuard)
     app.include_router(router)
     yield app
     await engine.dispose()

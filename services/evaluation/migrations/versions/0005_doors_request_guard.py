@@ -1,0 +1,82 @@
+"""request guard: idempotency keys per (caller, route, key), hash-chained audit trail;
+the global per-record idempotency_key columns go; one consultation rating per rater
+
+Revision ID: 0005_doors
+Revises: 0004
+
+Existing consultation ratings get a rater of their own ('legacy|<id>'), so the new
+one-per-rater rule does not collide with ratings given before it.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005_doors'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+KEYED = ('commitments', 'commitment_actions', 'consultation_ratings', 'department_ratings')
+
+
+def create_guard_tables() -> None:
+    """The request guard's tables (services/common/idempotency.py, services/common/audit.py)."""
+    op.create_table('idempotency_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('caller', sa.String(length=200), nullable=False),
+    sa.Column('route', sa.String(length=300), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('headers', sa.Text(), nullable=True),
+    sa.Column('body', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
+    sa.UniqueConstraint('caller', 'route', 'key', name='uq_idempotency_keys_caller_route_key')
+    )
+    op.create_table('audit_log',
+    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('caller', sa.String(length=200), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('action', sa.String(length=300), nullable=False),
+    sa.Column('resource', sa.String(length=200), nullable=False),
+    sa.Column('outcome', sa.Integer(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_log'))
+    )
+    op.create_table('audit_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
+    )
+
+
+def upgrade() -> None:
+    create_guard_tables()
+    for table in KEYED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_constraint(batch_op.f(f'uq_{table}_idempotency_key'), type_='unique')
+            batch_op.drop_column('idempotency_key')
+    with op.batch_alter_table('consultation_ratings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rater', sa.String(length=200), nullable=True))
+    op.execute("UPDATE consultation_ratings SET rater = 'legacy|' || CAST(id AS VARCHAR(20))")
+    with op.batch_alter_table('consultation_ratings', schema=None) as batch_op:
+        batch_op.alter_column('rater', existing_type=sa.String(length=200), nullable=False)
+        batch_op.create_unique_constraint(
+            'uq_consultation_ratings_one_per_rater', ['consultation_topic_id', 'aspect', 'rater'])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('consultation_ratings', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_consultation_ratings_one_per_rater', type_='unique')
+        batch_op.drop_column('rater')
+    for table in KEYED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('idempotency_key', sa.String(length=200), nullable=True))
+            batch_op.create_unique_constraint(batch_op.f(f'uq_{table}_idempotency_key'), ['idempotency_key'])
+    op.drop_table('audit_head')
+    op.drop_table('audit_log')
+    op.drop_table('idempotency_keys')

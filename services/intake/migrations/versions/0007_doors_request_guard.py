@@ -1,0 +1,75 @@
+"""request guard: idempotency keys per (caller, route, key), hash-chained audit trail
+
+Revision ID: 0007_doors
+Revises: 0005_speed
+
+The old idempotency_keys table was unique per (principal, key) and stored no route
+template; its rows are short-lived answers to replay, so it is replaced, not converted
+(a retry that spans the upgrade runs once more).
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0007_doors'
+down_revision = '0005_speed'
+branch_labels = None
+depends_on = None
+
+
+def create_guard_tables() -> None:
+    """The request guard's tables (services/common/idempotency.py, services/common/audit.py)."""
+    op.create_table('idempotency_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('caller', sa.String(length=200), nullable=False),
+    sa.Column('route', sa.String(length=300), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('headers', sa.Text(), nullable=True),
+    sa.Column('body', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
+    sa.UniqueConstraint('caller', 'route', 'key', name='uq_idempotency_keys_caller_route_key')
+    )
+    op.create_table('audit_log',
+    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('caller', sa.String(length=200), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('action', sa.String(length=300), nullable=False),
+    sa.Column('resource', sa.String(length=200), nullable=False),
+    sa.Column('outcome', sa.Integer(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_log'))
+    )
+    op.create_table('audit_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
+    )
+
+
+def upgrade() -> None:
+    op.drop_table('idempotency_keys')
+    create_guard_tables()
+
+
+def downgrade() -> None:
+    op.drop_table('audit_head')
+    op.drop_table('audit_log')
+    op.drop_table('idempotency_keys')
+    op.create_table('idempotency_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('principal', sa.String(length=120), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('method_path', sa.String(length=300), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
+    sa.UniqueConstraint('principal', 'key', name='uq_idempotency_keys_principal_key')
+    )
