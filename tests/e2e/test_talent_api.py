@@ -437,7 +437,7 @@ def test_replacement_round_keeps_quotas_and_excludes_the_declined(stack: Stack, 
 
 def test_min_probability_equals_the_library_optimum(stack: Stack, pool: list[int]) -> None:
     from services.talent.sortition import Person, Quota
-    from services.talent.sortition.reference import library_maximin
+    from tests.sortition_fixtures.reference import library_maximin
 
     body = {"consultation_id": 707, "round": 0, "composition": {"talent": 4, "member": 3, "public_rep": 3},
             "expertise": ["医疗卫生", "养老服务"], "cooldown_days": 0,

@@ -43,7 +43,6 @@ class DrawRecord:
             },
             "selection": {
                 "composition_index": self.selection.composition_index,
-                "u": fraction_str(self.selection.u),
                 "random_hex": self.selection.random_hex,
                 "panel": list(self.selection.panel),
                 "drawn_ids": list(self.selection.drawn_ids),
