@@ -33,6 +33,9 @@ from .portfolio import (
     Panel,
     Portfolio,
     PortfolioType,
+    canonical_json,
+    fraction_str,
+    sha256_hex,
 )
 from .record import CommitmentMismatch, DrawRecord, draw_panel
 from .seed import (
@@ -41,6 +44,7 @@ from .seed import (
     commitment_for,
     format_rfc3797,
     new_secret,
+    public_value_problem,
     select_panel,
 )
 
@@ -83,13 +87,17 @@ __all__ = [
     "SolverFailure",
     "VerificationReport",
     "build_portfolio",
+    "canonical_json",
     "commitment_for",
     "composition_quotas",
     "draw_panel",
     "draw_replacements",
     "format_rfc3797",
+    "fraction_str",
     "make_problem",
     "new_secret",
+    "public_value_problem",
     "select_panel",
+    "sha256_hex",
     "verify_draw",
 ]

@@ -29,7 +29,7 @@ from .portfolio import (
     fraction_str,
     sha256_hex,
 )
-from .seed import DrawSeed, commitment_for, select_panel
+from .seed import DrawSeed, commitment_for, public_value_problem, select_panel
 
 
 @dataclass
@@ -216,6 +216,14 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
         commitment_for(seed.secret) == exported.get("commitment"),
         "revealed secret matches the commitment",
     )
+    announcement = exported.get("announcement")
+    if announcement is not None and announcement.get("public_randomness_source") is not None:
+        problem = (
+            "no public value was mixed in"
+            if seed.public_randomness is None
+            else public_value_problem(seed.public_randomness, str(announcement.get("public_randomness_format")))
+        )
+        rep.check(problem is None, "the public value has the announced format", problem or "")
     sel_d = exported.get("selection", {})
     try:
         sel = select_panel(pf, seed)
