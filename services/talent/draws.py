@@ -322,6 +322,9 @@ async def create_draw(session: AsyncSession, data: DrawCreate, principal: Princi
     if existing is not None:
         return await _same_or_conflict(session, existing, request_sha256), False
     latest = await _latest(session, data.consultation_id)
+    if latest is not None and latest.round == data.round:
+        # stored by a concurrent request between the two reads
+        return await _same_or_conflict(session, latest, request_sha256), False
     if latest is None and data.round != 0:
         raise _round_problem(f"the first draw of consultation {data.consultation_id} is round 0.", "first_round")
     if latest is not None and latest.voided_at is None:
@@ -354,9 +357,9 @@ async def create_replacement(
     session: AsyncSession, base_id: int, data: ReplacementCreate, principal: Principal
 ) -> tuple[Draw, bool]:
     """Order: the replaced draw must exist and not be void; the same (consultation,
-    round) answers its stored draw; the round must be exactly one after the replaced
-    draw, which must be the consultation's latest and drawn; the declined must be on
-    its panel. The kept members stay, as many are drawn as declined, and the terms
+    round) answers its stored draw; the replaced draw must be the consultation's
+    latest, the round exactly one after it, and the draw drawn; the declined must be
+    on its panel. The kept members stay, as many are drawn as declined, and the terms
     (composition, quotas, ...) of the first draw hold for the whole panel."""
     base = await get_draw(session, base_id)
     if base.voided_at is not None:
@@ -367,13 +370,16 @@ async def create_replacement(
     existing = await _find(session, base.consultation_id, data.round)
     if existing is not None:
         return await _same_or_conflict(session, existing, request_sha256), False
-    if data.round != base.round + 1:
-        raise _round_problem(f"a replacement of draw {base.id} (round {base.round}) is round {base.round + 1}.",
-                             "consecutive")
     latest = await _latest(session, base.consultation_id)
+    if latest is not None and latest.round == data.round:
+        # stored by a concurrent request between the two reads
+        return await _same_or_conflict(session, latest, request_sha256), False
     if latest is not None and latest.id != base.id:
         raise Problem(409, "Conflict", f"Draw {base.id} is not the latest of consultation {base.consultation_id}; "
                       f"replacements start from draw {latest.id}.", draw_id=latest.id)
+    if data.round != base.round + 1:
+        raise _round_problem(f"a replacement of draw {base.id} (round {base.round}) is round {base.round + 1}.",
+                             "consecutive")
     record = drawn_record(base)
     not_on_panel = sorted(set(data.declined) - set(base.panel))
     if not_on_panel:

@@ -12,6 +12,8 @@ from .maximin import solve_maximin
 from .model import DrawProblem, Person, Quota, make_problem
 from .portfolio import WEIGHT_DENOMINATOR, Composition, Portfolio, PortfolioType
 
+OBJECTIVES = ("maximin", "leximin")
+
 
 def _integer_weights(probs: np.ndarray, denominator: int) -> list[int]:
     """Largest-remainder rounding to integers summing to ``denominator``.
@@ -38,6 +40,7 @@ def build_portfolio(
     excluded_ids: Iterable[str] = (),
     fixed: Sequence[Person] = (),
     replaces: tuple[str, Sequence[str]] | None = None,
+    objective: str = "maximin",
 ) -> Portfolio:
     """Maximin distribution over panels meeting the quotas, as a publishable portfolio.
 
@@ -47,9 +50,13 @@ def build_portfolio(
     "public_rep": 5}; becomes exact quotas on the ``kind`` attribute.
     ``fixed``: people already on the panel (replacement round); quotas and
     ``panel_size`` describe the *whole* panel, fixed members included.
+    ``objective``: "maximin" (the default) or "leximin" (leximin.py: maximin
+    first, then the next smallest probabilities, level by level).
 
     Raises InfeasibleQuotas naming the constraint that cannot be met.
     """
+    if objective not in OBJECTIVES:
+        raise InvalidDrawInput(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     excluded = sorted(set(excluded_ids))
     excluded_set = set(excluded)
     fixed_list = sorted(fixed, key=lambda p: p.id)
@@ -87,7 +94,7 @@ def build_portfolio(
         type_attributes=full.type_attributes,
     )
     link = None if replaces is None else (replaces[0], tuple(sorted(set(replaces[1]))))
-    return _solve(problem, full, fixed_list, excluded, link)
+    return _solve(problem, full, fixed_list, excluded, link, objective)
 
 
 def _solve(
@@ -96,9 +103,15 @@ def _solve(
     fixed: list[Person],
     excluded: list[str],
     replaces: tuple[str, tuple[str, ...]] | None,
+    objective: str = "maximin",
 ) -> Portfolio:
     tp = group_types(problem)
-    sol = solve_maximin(tp)
+    if objective == "leximin":
+        from .leximin import solve_leximin
+
+        sol, _ = solve_leximin(tp)
+    else:
+        sol = solve_maximin(tp)
     weights = _integer_weights(sol.probabilities, WEIGHT_DENOMINATOR)
     comps = []
     for w, x in zip(weights, sol.compositions):
@@ -122,6 +135,7 @@ def _solve(
         lp_upper_bound=repr(float(sol.upper_bound)),
         dual_prices=tuple((t, w) for t, w in enumerate(prices) if w > 0),
         replaces=replaces,
+        objective=objective,
     )
 
 
