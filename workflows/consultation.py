@@ -13,7 +13,6 @@ The workflow carries ids only; titles and texts stay in intake's database.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +20,15 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from services.common import vocabulary
+    from services.common.search_attributes import (
+        CONSULTATION_FORMAT,
+        CONSULTATION_STAGE,
+        ORGANISER,
+        PLAN_YEAR,
+        TOPIC_CHANNEL,
+    )
+
     from .activities import (
         ConsultationActivities,
         DrawRequest,
@@ -31,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ReplacementRequest,
         TopicStage,
     )
+    from .attention import Attention, AttentionMixin
     from .followup_types import FollowUpClosed
     from .lifecycle_types import (
         COMPOSITION_BY_FORMAT,
@@ -39,13 +48,7 @@ with workflow.unsafe.imports_passed_through():
         InvitationAnswer,
         MeetingHeld,
         ResearchCompleted,
-    )
-    from .search_attributes import (
-        CONSULTATION_FORMAT,
-        CONSULTATION_STAGE,
-        ORGANISER,
-        PLAN_YEAR,
-        TOPIC_CHANNEL,
+        ResumeConsultation,
     )
 
 
@@ -71,6 +74,8 @@ class ConsultationStatus:
     meeting_id: int | None = None
     commitment_ids: list[int] = field(default_factory=list)
     closed_commitment_ids: list[int] = field(default_factory=list)
+    # Set while the consultation waits for staff (待处理): the failed step and why.
+    needs_attention: Attention | None = None
 
 
 class Stage:
@@ -90,6 +95,7 @@ class Stage:
 # The stages after acceptance in which the plan entry may still be amended.
 AMENDABLE = ("accepted", "research")
 _ACTIVITY = dict(start_to_close_timeout=timedelta(seconds=60), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)))
+_EVENT = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30))}
 
 
 class Outcome:
@@ -98,7 +104,7 @@ class Outcome:
     MERGED = "merged"
 
 
-FORMATS = ("plenary", "standing_committee", "special_topic", "sector_micro")
+FORMATS = vocabulary.FORMATS  # plenary, standing_committee, special_topic, sector_micro
 
 
 @dataclass
@@ -148,7 +154,7 @@ def decision_problem(decision: DecisionInput, topic_id: int) -> str | None:
 
 
 @workflow.defn
-class ConsultationWorkflow:
+class ConsultationWorkflow(AttentionMixin):
     @workflow.init
     def __init__(self, params: ConsultationInput) -> None:
         # Set here, not in run: an update can be handled before run's first step (a
@@ -165,24 +171,26 @@ class ConsultationWorkflow:
         self._meeting_id: int | None = None
         self._commitment_ids: list[int] = []
         self._closed: dict[int, str | None] = {}
+        self._attention_init()
 
     @workflow.run
     async def run(self, params: ConsultationInput) -> ConsultationStatus:
         # Not _enter(SUBMITTED): a decision handled before this step must not be undone.
         self._enter(self._stage)
         workflow.upsert_search_attributes([TOPIC_CHANNEL.value_set(params.channel)])
-        await workflow.execute_activity(
+        received_at = workflow.now().isoformat()
+        await self._step(
+            "record_consultation_event",
             ConsultationActivities.record_consultation_event,
-            RecordEventInput(
+            lambda: RecordEventInput(
                 # One key per (topic, event): a retried activity records it once.
                 event_key=f"topic-{params.topic_id}-received",
                 kind="topic_received",
                 topic_id=params.topic_id,
-                occurred_at=workflow.now().isoformat(),
+                occurred_at=received_at,
             ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
             summary="evaluation: record topic received",
+            legacy=_EVENT,
         )
         # The chair's decision arrives as the `decide` update; until then the topic
         # waits here, durably, without holding a worker slot.
@@ -219,18 +227,19 @@ class ConsultationWorkflow:
             }.items()
             if v is not None
         }
-        await workflow.execute_activity(
+        decided_at = workflow.now().isoformat()
+        await self._step(
+            "record_consultation_event",
             ConsultationActivities.record_consultation_event,
-            RecordEventInput(
+            lambda: RecordEventInput(
                 event_key=f"topic-{self._topic_id}-decided",
                 kind="topic_decided",
                 topic_id=self._topic_id,
-                occurred_at=workflow.now().isoformat(),
+                occurred_at=decided_at,
                 detail=detail,
             ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
             summary=f"evaluation: record topic {decision.outcome}",
+            legacy=_EVENT,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -250,27 +259,28 @@ class ConsultationWorkflow:
         await workflow.wait_condition(lambda: self._research is not None)
         assert self._research is not None
 
-        composition = COMPOSITION_BY_FORMAT.get(decision.format)
-        if composition:
-            await self._draw_and_invite(composition, self._research)
+        if COMPOSITION_BY_FORMAT.get(decision.format):
+            await self._draw_and_invite()
 
         await self._advance(Stage.MEETING)
         await workflow.wait_condition(lambda: self._meeting_id is not None)
         assert self._meeting_id is not None
 
         await self._advance(Stage.FOLLOW_UP)
-        self._commitment_ids = await workflow.execute_activity_method(
+        meeting_id = self._meeting_id
+        self._commitment_ids = await self._step(
+            "hand_over_commitments",
             LifecycleActivities.hand_over_commitments,
-            HandOverRequest(
+            lambda: HandOverRequest(
                 topic_id=self._topic_id,
-                meeting_id=self._meeting_id,
+                meeting_id=meeting_id,
                 organiser=decision.organiser,
                 plan_year=decision.plan_year,
                 follow_up_policy=timing.follow_up_policy,
                 seconds_scale=timing.follow_up_seconds_scale,
             ),
-            summary=f"evaluation: commitments of meeting {self._meeting_id}",
-            **_ACTIVITY,
+            summary=f"evaluation: commitments of meeting {meeting_id}",
+            legacy=_ACTIVITY,
         )
         self._details()
         await workflow.wait_condition(lambda: all(c in self._closed for c in self._commitment_ids))
@@ -283,14 +293,21 @@ class ConsultationWorkflow:
         await self._advance(Stage.CLOSED)
         await self._event("consultation_closed", self._summary())
 
-    async def _draw_and_invite(self, composition: dict[str, int], research: ResearchCompleted) -> None:
+    def _draw_request(self) -> DrawRequest:
+        """The one place a draw request is built: from the plan's format and the research
+        report as it stands (an amendment sent with ``resume`` applies to the next try)."""
+        assert self._decision is not None and self._decision.format is not None and self._research is not None
+        return DrawRequest(topic_id=self._topic_id, round=0, composition=COMPOSITION_BY_FORMAT[self._decision.format],
+                           expertise=self._research.expertise, exclude_departments=self._research.exclude_departments)
+
+    async def _draw_and_invite(self) -> None:
         await self._advance(Stage.DRAWING)
-        result = await workflow.execute_activity_method(
+        result = await self._step(
+            "draw_participants",
             LifecycleActivities.draw_participants,
-            DrawRequest(topic_id=self._topic_id, round=0, composition=composition,
-                        expertise=research.expertise, exclude_departments=research.exclude_departments),
+            self._draw_request,
             summary="talent: draw the participants",
-            **_ACTIVITY,
+            legacy=_ACTIVITY,
         )
         self._draw_id, self._panel = result.draw_id, result.panel
         self._invite(result.drawn, 0)
@@ -300,12 +317,14 @@ class ConsultationWorkflow:
             refused = self._refused()
             if refused:
                 self._round += 1
-                result = await workflow.execute_activity_method(
+                request = ReplacementRequest(topic_id=self._topic_id, draw_id=self._draw_id, round=self._round,
+                                             declined=[i.person_id for i in refused])
+                result = await self._step(
+                    "draw_replacements",
                     LifecycleActivities.draw_replacements,
-                    ReplacementRequest(topic_id=self._topic_id, draw_id=self._draw_id, round=self._round,
-                                       declined=[i.person_id for i in refused]),
+                    lambda: request,  # noqa: B023 - called before the next iteration
                     summary=f"talent: replacement round {self._round} for {len(refused)} seat(s)",
-                    **_ACTIVITY,
+                    legacy=_ACTIVITY,
                 )
                 for invitation in refused:
                     invitation.answer += "+replaced"
@@ -328,11 +347,12 @@ class ConsultationWorkflow:
         """Enter a lifecycle stage and tell intake, whose stored stage listings filter on."""
         self._enter(stage)
         if workflow.patched("mirror-stage-v1"):
-            await workflow.execute_activity_method(
+            await self._step(
+                "mirror_topic_stage",
                 LifecycleActivities.mirror_topic_stage,
-                TopicStage(topic_id=self._topic_id, stage=stage),
+                lambda: TopicStage(topic_id=self._topic_id, stage=stage),
                 summary=f"intake: stage {stage}",
-                **_ACTIVITY,
+                legacy=_ACTIVITY,
             )
 
     def _invite(self, person_ids: list[int], round_: int) -> None:
@@ -344,7 +364,7 @@ class ConsultationWorkflow:
     def _refused(self) -> list[Invitation]:
         return [i for i in self._invitations.values() if i.answer in ("declined", "silent")]
 
-    async def _wait_until(self, done, when: datetime, summary: str) -> bool:  # noqa: ANN001
+    async def _wait_until(self, done, when: datetime, summary: str) -> bool:
         """Wait for ``done`` until ``when``; False when the time came first."""
         if done():
             return True
@@ -352,30 +372,67 @@ class ConsultationWorkflow:
             await workflow.wait_condition(done, timeout=max((when - workflow.now()).total_seconds(), 0.001),
                                           timeout_summary=summary)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
-    async def _notice(self, kind: str, payload: dict, recipients: list[str] | None = None) -> None:
+    async def _notice(self, kind: str, payload: dict, recipients: list[str] | None = None, *,
+                      key: str | None = None) -> None:
+        request = NoticeRequest(
+            idempotency_key=f"topic-{self._topic_id}-{key or kind}",
+            kind=kind,
+            recipients=recipients or [f"submitters:topic-{self._topic_id}"],
+            payload={"topic_id": self._topic_id, **payload},
+        )
+        await self._step("send_notice", LifecycleActivities.send_notice, lambda: request,
+                         summary=f"notice: {kind}", legacy=_ACTIVITY)
+
+    async def _event(self, kind: str, detail: dict) -> None:
+        occurred_at = workflow.now().isoformat()
+        await self._step(
+            "record_consultation_event",
+            ConsultationActivities.record_consultation_event,
+            lambda: RecordEventInput(event_key=f"topic-{self._topic_id}-{kind}", kind=kind, topic_id=self._topic_id,
+                                     occurred_at=occurred_at, detail=detail),
+            summary=f"evaluation: record {kind}",
+            legacy=_ACTIVITY,
+        )
+
+    # ------------------------------------------------------------------ needs attention
+    async def _notify_attention(self, attention: Attention) -> None:
+        """One notice to the office per episode (evaluation's outbox), sent once: no
+        second wait for staff if the notice itself cannot be sent."""
         await workflow.execute_activity_method(
             LifecycleActivities.send_notice,
             NoticeRequest(
-                idempotency_key=f"topic-{self._topic_id}-{kind}",
-                kind=kind,
-                recipients=recipients or [f"submitters:topic-{self._topic_id}"],
-                payload={"topic_id": self._topic_id, **payload},
+                idempotency_key=f"topic-{self._topic_id}-needs-attention-{attention.episode}",
+                kind="consultation.needs_attention",
+                recipients=["office:cppcc"],
+                payload={"topic_id": self._topic_id, "stage": self._stage, "step": attention.step,
+                         "reason": attention.reason},
             ),
-            summary=f"notice: {kind}",
-            **_ACTIVITY,
+            summary=f"notice: needs attention at {attention.step}",
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10),
         )
 
-    async def _event(self, kind: str, detail: dict) -> None:
-        await workflow.execute_activity(
-            ConsultationActivities.record_consultation_event,
-            RecordEventInput(event_key=f"topic-{self._topic_id}-{kind}", kind=kind, topic_id=self._topic_id,
-                             occurred_at=workflow.now().isoformat(), detail=detail),
-            summary=f"evaluation: record {kind}",
-            **_ACTIVITY,
-        )
+    def _attention_changed(self) -> None:
+        self._details()
+
+    @workflow.update
+    def resume(self, request: ResumeConsultation) -> ConsultationStatus:
+        """Staff fixed the cause (待处理 → resumed): the failed step runs again, with
+        the amended research report when one is sent."""
+        if request.research is not None:
+            self._research = request.research
+        self._resume(request)
+        return self.status()
+
+    @resume.validator
+    def _validate_resume_consultation(self, request: ResumeConsultation) -> None:
+        self._validate_resume()
+        assert self._attention is not None
+        if request.research is not None and self._attention.step != "draw_participants":
+            raise ValueError(f"an amended research report applies to the draw, not to {self._attention.step}")
 
     def _summary(self) -> dict:
         return {
@@ -443,6 +500,9 @@ class ConsultationWorkflow:
             f"- invitations: {', '.join(f'{k} {v}' for k, v in sorted(answers.items())) or 'none'}",
             f"- commitments: {len(self._commitment_ids)}, closed: {len(self._closed)}",
         ]
+        attention = getattr(self, "_attention", None)
+        if attention is not None:
+            lines.insert(1, f"- **待处理 needs attention** at {attention.step}: {attention.reason}")
         workflow.set_current_details("\n".join(lines))
 
     @workflow.update
@@ -514,6 +574,7 @@ class ConsultationWorkflow:
             meeting_id=self._meeting_id,
             commitment_ids=list(self._commitment_ids),
             closed_commitment_ids=sorted(self._closed),
+            needs_attention=self._attention,
         )
 
     def _enter(self, stage: str) -> None:

@@ -12,13 +12,24 @@ Top-level, not a child of ConsultationWorkflow: it outlives a consultation's his
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from services.common import vocabulary
+    from services.common.search_attributes import (
+        CONSULTATION_STAGE,
+        DEADLINE_PROVISIONAL,
+        DEPARTMENT,
+        DUE_TIME,
+        ESCALATION_LEVEL,
+        OVERDUE,
+    )
+
+    from .activities import NoticeRequest
+    from .attention import Attention, AttentionMixin, ResumeRequest
     from .followup_activities import FollowUpActivities
     from .followup_types import (
         CommitmentState,
@@ -33,16 +44,8 @@ with workflow.unsafe.imports_passed_through():
         PlanRequest,
         ReopenRequest,
     )
-    from .search_attributes import (
-        CONSULTATION_STAGE,
-        DEADLINE_PROVISIONAL,
-        DEPARTMENT,
-        DUE_TIME,
-        ESCALATION_LEVEL,
-        OVERDUE,
-    )
 
-RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
+RATINGS = vocabulary.RATINGS
 _ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -58,7 +61,7 @@ def _dt(value: str) -> datetime:
 
 
 @workflow.defn
-class FollowUpWorkflow:
+class FollowUpWorkflow(AttentionMixin):
     @workflow.init
     def __init__(self, params: FollowUpInput) -> None:
         self._in = params
@@ -76,6 +79,7 @@ class FollowUpWorkflow:
         self._plan: FollowUpPlan | None = None
         self._reopen_rated_at: str | None = None
         self._changed = False
+        self._attention_init()
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
@@ -97,7 +101,7 @@ class FollowUpWorkflow:
                 delay = max((wake_at - workflow.now()).total_seconds(), 0)
                 try:
                     await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary=summary)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     await self._fire_due()
             else:
                 await workflow.wait_condition(lambda: self._changed)
@@ -163,34 +167,37 @@ class FollowUpWorkflow:
         self, key: str, step: str, level: int, planned_at: str, summary: str, *, provisional: bool = False
     ) -> None:
         """Record a fired rung (or reminder) in evaluation, once per key."""
-        await workflow.execute_activity_method(
+        fired_at = _iso(workflow.now())
+        await self._step(
+            "record_escalation",
             FollowUpActivities.record_escalation,
-            EscalationRecord(
+            lambda: EscalationRecord(
                 commitment_id=self._in.commitment_id,
                 event_key=f"commitment-{self._in.commitment_id}-{key}",
                 step=step,
                 level=level,
                 generation=self._generation,
                 planned_at=planned_at,
-                fired_at=_iso(workflow.now()),
+                fired_at=fired_at,
                 summary=summary,
                 provisional=provisional,
             ),
             summary=summary if step != "progress_missing" else "进展报告催报 (progress report missing)",
-            **_ACTIVITY,
+            legacy=_ACTIVITY,
         )
 
     async def _replan(self) -> None:
-        self._plan = await workflow.execute_activity_method(
+        self._plan = await self._step(
+            "plan_follow_up",
             FollowUpActivities.plan_follow_up,
-            PlanRequest(
+            lambda: PlanRequest(
                 commitment_id=self._in.commitment_id,
                 due_at=self._due_at,
                 policy=self._in.policy,
                 progress_since=self._last_progress_at,
             ),
             summary=f"plan the ladder from due {self._due_at}",
-            **_ACTIVITY,
+            legacy=_ACTIVITY,
         )
         if self._plan.due_at != self._due_at:
             self._due_at = self._plan.due_at  # a due date on a day off moved
@@ -203,16 +210,17 @@ class FollowUpWorkflow:
         rated_at = self._reopen_rated_at
         assert rated_at is not None
         self._reopen_rated_at = None
-        decision = await workflow.execute_activity_method(
+        decision = await self._step(
+            "decide_reopen",
             FollowUpActivities.decide_reopen,
-            ReopenRequest(
+            lambda: ReopenRequest(
                 commitment_id=self._in.commitment_id,
                 reopenings_so_far=self._reopenings,
                 rated_at=rated_at,
                 policy=self._in.policy,
             ),
             summary="不满意: decide the reopening",
-            **_ACTIVITY,
+            legacy=_ACTIVITY,
         )
         self._generation += 1
         self._fired = []
@@ -290,6 +298,38 @@ class FollowUpWorkflow:
         if action.kind == "satisfaction" and action.rating not in RATINGS:
             raise ValueError(f"rating must be one of {', '.join(RATINGS)}")
 
+    # ------------------------------------------------------------------ needs attention
+    @workflow.update
+    def resume(self, request: ResumeRequest) -> FollowUpStatus:
+        """Staff fixed the cause (待处理 → resumed): the failed step runs again."""
+        self._resume(request)
+        return self.status()
+
+    @resume.validator
+    def _validate_resume_follow_up(self, request: ResumeRequest) -> None:
+        self._validate_resume()
+
+    async def _notify_attention(self, attention: Attention) -> None:
+        """One notice per episode to the office and the department, through the
+        consultation worker's ``send_notice`` activity (evaluation's outbox)."""
+        await workflow.execute_activity(
+            "send_notice",
+            NoticeRequest(
+                idempotency_key=f"commitment-{self._in.commitment_id}-g{self._generation}"
+                                f"-needs-attention-{attention.episode}",
+                kind="follow_up.needs_attention",
+                recipients=["office:cppcc", f"department:{self._in.department}"],
+                payload={"commitment_id": self._in.commitment_id, "stage": self._stage, "step": attention.step,
+                         "reason": attention.reason},
+            ),
+            summary=f"notice: needs attention at {attention.step}",
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10),
+        )
+
+    def _attention_changed(self) -> None:
+        self._publish()
+
     @workflow.signal
     def calendar_changed(self) -> None:
         """Staff loaded an official schedule: provisional deadlines are recomputed."""
@@ -311,6 +351,7 @@ class FollowUpWorkflow:
             next_step=step.name if step else None,
             next_fire_at=step.fire_at if step else None,
             provisional=bool(self._plan and self._plan.provisional),
+            needs_attention=self._attention,
         )
 
     # ------------------------------------------------------------------ visibility
@@ -334,6 +375,9 @@ class FollowUpWorkflow:
             f"- fired this round: {', '.join(self._fired) or 'none'}",
             f"- next: {step.summary if step else 'nothing scheduled'}",
         ]
+        attention = getattr(self, "_attention", None)
+        if attention is not None:
+            lines.insert(1, f"- **待处理 needs attention** at {attention.step}: {attention.reason}")
         workflow.set_current_details("\n".join(lines))
 
     async def _sync_state(self) -> None:
@@ -348,9 +392,8 @@ class FollowUpWorkflow:
             closed_at=self._closed_at,
             satisfaction=self._satisfaction,
         )
-        await workflow.execute_activity_method(
-            FollowUpActivities.sync_commitment_state, state, summary=f"evaluation: stage {self._stage}", **_ACTIVITY
-        )
+        await self._step("sync_commitment_state", FollowUpActivities.sync_commitment_state, lambda: state,
+                         summary=f"evaluation: stage {self._stage}", legacy=_ACTIVITY)
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

@@ -12,15 +12,15 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.common.service_client import ServiceCallError, ServiceClient
-from services.evaluation.escalation_policy import (
+from services.common.deadlines.escalation_policy import (
     EscalationPolicy,
     decide_after_unsatisfied,
     due_deadline,
     next_progress_report_due,
     plan_ladder,
 )
-from services.evaluation.working_days import OfficialCalendar, OfficialSchedule
+from services.common.deadlines.working_days import OfficialCalendar, OfficialSchedule
+from services.common.service_client import ServiceCallError, ServiceClient
 
 from .followup_types import (
     CommitmentState,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .attention import Attention
+
 
 def followup_workflow_id(commitment_id: int) -> str:
     return f"followup-{commitment_id}"
@@ -146,3 +148,5 @@ class FollowUpStatus:
     next_step: str | None
     next_fire_at: str | None
     provisional: bool
+    # Set while the follow-up waits for staff (待处理): the failed step and why.
+    needs_attention: Attention | None = None

@@ -42,6 +42,15 @@ class ResearchCompleted:
 
 
 @dataclass
+class ResumeConsultation:
+    """Staff fixed what stopped the consultation (待处理) and resume it; with an amended
+    research report when the draw failed on it. A role, never a name."""
+
+    resumed_by: str = "staff"
+    research: ResearchCompleted | None = None
+
+
+@dataclass
 class InvitationAnswer:
     person_id: int
     accepted: bool

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from .auth import Role, mint_token
+from .devstack import StackPorts
 from .settings import SERVICE_NAMES, Settings, get_settings
 
 
@@ -54,11 +55,39 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def ports_from_settings(settings: Settings) -> StackPorts:
+    """The ports `up` binds: those the settings tell every process to reach
+    (XIESHANG_INTAKE_URL, XIESHANG_TEMPORAL_ADDRESS, ...), so both always agree."""
+    from urllib.parse import urlsplit
+
+    def port(url: str) -> int:
+        parsed = urlsplit(url if "://" in url else f"//{url}")
+        if parsed.port is None:
+            raise ValueError(f"{url!r} names no port")
+        return parsed.port
+
+    return StackPorts(
+        temporal=port(settings.temporal_address),
+        temporal_ui=port(settings.temporal_ui_url),
+        **{name: port(settings.service_url(name)) for name in SERVICE_NAMES},
+    )
+
+
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the stack in the foreground, supervised, until Ctrl-C (or SIGTERM).
+
+    Order: migrations, Temporal, the three services, the worker, then wait until every
+    service is ready. From then on a process that dies is reported in one line and
+    started again with backoff while the others keep running (DevStack.supervise_once).
+    Ctrl-C stops the worker first, then the services, Temporal last.
+    """
     from .devstack import DevStack
     from .migrate import upgrade_all
 
-    stack = DevStack(data_dir=Path(settings.data_dir))
+    def step(message: str) -> None:
+        print(f"[up] {message}", flush=True)
+
+    stack = DevStack(data_dir=Path(settings.data_dir), ports=ports_from_settings(settings), say=step)
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -68,19 +97,15 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    def step(message: str) -> None:
-        print(f"[up] {message}", flush=True)
-
     try:
         step(f"applying migrations (databases under {settings.data_dir}/ unless XIESHANG_*_DATABASE_URL is set)")
         upgrade_all(settings)
         step(f"starting Temporal dev server (state in {stack.temporal_db})")
-        stack.start_temporal()
+        step(f"started temporal: pid {stack.start_temporal().pid}")
         for name in SERVICE_NAMES:
             step(f"starting {name} on {stack.service_url(name)}")
-            stack.start_service(name)
-        step("starting worker")
-        stack.start_worker()
+            step(f"started {name}: pid {stack.start_service(name).pid}")
+        step(f"started worker: pid {stack.start_worker().pid}")
         stack.wait_ready()
         token = mint_token(settings, role=Role.CLERK, subject="office-clerk", ttl_seconds=30 * 86400)
         print()
@@ -99,17 +124,17 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         print("       -d '{\"title\":\"县城公办幼儿园学位不足\",\"content\":\"公办幼儿园仅一所，学位约1000个，每年约4000名适龄儿童。\",\"channel\":\"member_recommended\"}'")
         print(f"  .venv/bin/temporal workflow list --address 127.0.0.1:{stack.ports.temporal} --query \"ConsultationStage='submitted'\"")
         print()
-        print("Ctrl-C stops everything.", flush=True)
+        print("A process that dies is restarted. Ctrl-C stops everything.", flush=True)
         while not stopping:
-            stack.check_alive()
-            time.sleep(0.5)
+            stack.supervise_once()
+            time.sleep(0.2)
         return 0
-    except (RuntimeError, TimeoutError) as exc:
+    except (RuntimeError, TimeoutError, ValueError) as exc:
         print(f"[up] failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        step("stopping")
-        stack.stop()
+        step("stopping: worker first, Temporal last")
+        stack.stop(report=step)
         step("stopped")
 
 

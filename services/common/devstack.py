@@ -1,7 +1,8 @@
-"""Start and stop the whole stack as local processes.
+"""Start, supervise and stop the whole stack as local processes.
 
-Used by `xieshang up` (the embedded default behind `make up`) and by the test suite's
-session fixture, so both run exactly the same processes the same way.
+Used by `xieshang up` (the embedded default behind `make up`, supervised), by the test
+suite's session fixture (unsupervised: a crash test kills and restarts by hand) and by
+bench/chaos.py (supervised, with replicas), so all run the same processes the same way.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from workflows.search_attributes import cli_arguments
+from services.common.search_attributes import cli_arguments
 
 from .settings import SERVICE_NAMES, ServiceName
 
@@ -35,7 +38,7 @@ class StackPorts:
         return getattr(self, name)
 
     @classmethod
-    def free(cls) -> "StackPorts":
+    def free(cls) -> StackPorts:
         return cls(*(free_port() for _ in range(5)))
 
 
@@ -58,30 +61,100 @@ def venv_binary(name: str) -> str:
 
 @dataclass
 class Process:
+    """One child process and, under supervision, its crash history.
+
+    stdout goes to ``logs/<name>.log`` and stderr to ``logs/<name>.stderr.log``, both
+    appended across restarts; ``stderr_offset`` marks where the current run's stderr starts,
+    so a crash report quotes this run only.
+    """
+
     name: str
     argv: list[str]
-    popen: subprocess.Popen[bytes]
     log_path: Path
+    stderr_path: Path
+    # Settings of this process only, over the stack's (e.g. a replica's own identity).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] = field(init=False)
+    started_at: float = field(default_factory=time.monotonic)
+    stderr_offset: int = 0
+    restarts: int = 0
+    # Crashes in a row without a stable run in between: the exponent of the backoff.
+    crashes_in_row: int = 0
+    # Set while a crashed process waits out its backoff (monotonic time of the restart).
+    restart_at: float | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
 
     def alive(self) -> bool:
         return self.popen.poll() is None
 
     def log_tail(self, lines: int = 30) -> str:
+        parts = []
+        for path in (self.log_path, self.stderr_path):
+            try:
+                text = "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            except OSError:
+                continue
+            if text:
+                parts.append(f"--- {path.name}\n{text}")
+        return "\n".join(parts)
+
+    def stderr_of_this_run(self, lines: int = 3, width: int = 200) -> list[str]:
+        """The last non-empty stderr lines written since this run started."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with open(self.stderr_path, "rb") as f:
+                f.seek(self.stderr_offset)
+                text = f.read().decode(errors="replace")
         except OSError:
-            return ""
+            return []
+        found = [line.strip() for line in text.splitlines() if line.strip()]
+        return [line[:width] for line in found[-lines:]]
+
+
+def describe_exit(returncode: int) -> str:
+    """`killed by SIGKILL` or `exited with status 3`."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Restart delays: ``first``, doubling per crash in a row, at most ``longest``; a run
+    that lasted ``stable_after`` seconds resets the count."""
+
+    first: float = 1.0
+    longest: float = 30.0
+    stable_after: float = 30.0
+
+    def delay(self, crashes_in_row: int) -> float:
+        return min(self.longest, self.first * 2 ** max(0, crashes_in_row - 1))
 
 
 @dataclass
 class DevStack:
-    """The processes of one stack; `env` holds the XIESHANG_* settings they share."""
+    """The processes of one stack; `env` holds the XIESHANG_* settings they share.
+
+    Unsupervised (tests' default), a process that dies stays dead and `check_alive`
+    reports it. Supervised (`supervise()` in a thread, or `supervise_once()` from a loop,
+    as `xieshang up` does), a process that dies is reported in one line (name, pid, how
+    it ended, the tail of this run's stderr) and started again after a backoff, while
+    the others keep running.
+    """
 
     data_dir: Path
     ports: StackPorts = field(default_factory=StackPorts)
     env: dict[str, str] = field(default_factory=dict)
     temporal_db: Path | None = None
     processes: list[Process] = field(default_factory=list)
+    backoff: Backoff = field(default_factory=Backoff)
+    # Where supervision reports crashes and restarts (one line each).
+    say: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -96,6 +169,10 @@ class DevStack:
         for name in SERVICE_NAMES:
             base[f"XIESHANG_{name.upper()}_URL"] = self.service_url(name)
         self.env = {**base, **self.env}
+        # Guards the process list against the supervising thread (kill/restart/stop).
+        self._lock = threading.RLock()
+        self._supervisor: threading.Thread | None = None
+        self._stop_supervising = threading.Event()
 
     def service_url(self, name: ServiceName) -> str:
         return f"http://127.0.0.1:{self.ports.service(name)}"
@@ -104,41 +181,104 @@ class DevStack:
     def temporal_ui_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.temporal_ui}"
 
-    def _spawn(self, name: str, argv: list[str]) -> Process:
-        process = Process(name, argv, self._popen(name, argv), self.log_dir / f"{name}.log")
-        self.processes.append(process)
-        return process
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
+        """Start a named child process (its own session, logs under ``logs/``)."""
+        with self._lock:
+            process = Process(
+                name, argv, self.log_dir / f"{name}.log", self.log_dir / f"{name}.stderr.log", dict(env or {})
+            )
+            self._start(process)
+            self.processes.append(process)
+            return process
 
-    def _popen(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        log = open(self.log_dir / f"{name}.log", "ab")
-        popen = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
-            # Own process group: Ctrl-C reaches only `up`, which stops the children in order.
-            start_new_session=True,
-        )
-        log.close()
-        return popen
+    _spawn = spawn
+
+    def _start(self, process: Process) -> None:
+        """(Re)start `process` in place: same name, argv, logs; new pid."""
+        process.stderr_offset = process.stderr_path.stat().st_size if process.stderr_path.exists() else 0
+        with open(process.log_path, "ab") as out, open(process.stderr_path, "ab") as err:
+            process.popen = subprocess.Popen(
+                process.argv,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env, **process.extra_env, "PYTHONUNBUFFERED": "1"},
+                # Own process group: Ctrl-C reaches only `up`, which stops the children in order.
+                start_new_session=True,
+            )
+        process.started_at = time.monotonic()
+        process.restart_at = None
 
     def process(self, name: str) -> Process:
         return next(p for p in self.processes if p.name == name)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Stop one process abruptly (crash tests); `restart` brings it back."""
+        """Stop one process abruptly (crash tests); `restart` (or supervision) brings it back."""
         process = self.process(name)
         process.popen.send_signal(sig)
         process.popen.wait(timeout=30)
 
     def restart(self, name: str) -> None:
-        process = self.process(name)
-        if process.alive():
-            self.kill(name, signal.SIGTERM)
-        process.popen = self._popen(name, process.argv)
+        with self._lock:
+            process = self.process(name)
+            if process.alive():
+                self.kill(name, signal.SIGTERM)
+            self._start(process)
         if name == "temporal":
             wait_for_port(self.ports.temporal, process, timeout=60)
+
+    # --- supervision -------------------------------------------------------------------
+
+    def supervise_once(self, now: float | None = None) -> None:
+        """One pass: report newly dead processes and schedule them; start those due.
+
+        Order per process: a dead one not yet scheduled is reported in one line and given
+        a restart time (backoff by crashes in a row); one whose time has come is started
+        again, in place, so `stop()` still stops in start order reversed.
+        """
+        with self._lock:
+            now = time.monotonic() if now is None else now
+            for process in self.processes:
+                if process.restart_at is not None:
+                    if now >= process.restart_at:
+                        self._start(process)
+                        process.restarts += 1
+                        self.say(f"restarted {process.name}: pid {process.pid} (restart {process.restarts})")
+                    continue
+                returncode = process.popen.poll()
+                if returncode is None:
+                    continue
+                ran = now - process.started_at
+                process.crashes_in_row = 1 if ran >= self.backoff.stable_after else process.crashes_in_row + 1
+                delay = self.backoff.delay(process.crashes_in_row)
+                process.restart_at = now + delay
+                tail = process.stderr_of_this_run()
+                self.say(
+                    f"{process.name} (pid {process.pid}) {describe_exit(returncode)} after {ran:.1f}s; "
+                    f"restarting in {delay:.1f}s; stderr: "
+                    + (" | ".join(tail) if tail else "(nothing this run)")
+                )
+
+    def supervise(self, interval: float = 0.2) -> None:
+        """Supervise from a background thread until `stop()` (or `stop_supervising()`)."""
+        if self._supervisor is not None:
+            return
+        self._stop_supervising.clear()
+
+        def loop() -> None:
+            while not self._stop_supervising.wait(interval):
+                self.supervise_once()
+
+        self._supervisor = threading.Thread(target=loop, name="devstack-supervisor", daemon=True)
+        self._supervisor.start()
+
+    def stop_supervising(self) -> None:
+        self._stop_supervising.set()
+        if self._supervisor is not None:
+            self._supervisor.join()
+            self._supervisor = None
+
+    # --- the processes of the stack ------------------------------------------------------
 
     def start_temporal(self) -> Process:
         argv = [
@@ -154,31 +294,40 @@ class DevStack:
             "--log-level", "warn",
             *cli_arguments(),
         ]
-        process = self._spawn("temporal", argv)
+        process = self.spawn("temporal", argv)
         wait_for_port(self.ports.temporal, process, timeout=60)
         wait_for_port(self.ports.temporal_ui, process, timeout=60)
         return process
 
-    def start_service(self, name: ServiceName) -> Process:
+    def start_service(self, name: ServiceName, *, port: int | None = None, process_name: str | None = None) -> Process:
+        """One uvicorn process of a service; `port`/`process_name` start a further replica."""
         argv = [
             sys.executable, "-m", "uvicorn", f"services.{name}.main:app",
-            "--host", "127.0.0.1", "--port", str(self.ports.service(name)),
+            "--host", "127.0.0.1", "--port", str(port or self.ports.service(name)),
             "--no-access-log", "--timeout-graceful-shutdown", "10",
         ]
-        return self._spawn(name, argv)
+        return self.spawn(process_name or name, argv)
 
-    def start_worker(self) -> Process:
-        return self._spawn("worker", [sys.executable, "-m", "workflows.worker"])
+    def start_worker(self, process_name: str = "worker", env: dict[str, str] | None = None) -> Process:
+        return self.spawn(process_name, [sys.executable, "-m", "workflows.worker"], env)
 
-    def wait_ready(self, timeout: float = 90) -> None:
-        """Every service answers /readyz (its database and Temporal reachable)."""
+    def wait_ready(self, timeout: float = 90, urls: dict[str, str] | None = None) -> None:
+        """Every service answers /readyz (its database and Temporal reachable).
+
+        `urls` (name → base URL) checks other replicas; by default the stack's services.
+        """
         deadline = time.monotonic() + timeout
-        pending = [n for n in SERVICE_NAMES if any(p.name == n for p in self.processes)]
+        if urls is None:
+            urls = {
+                n: self.service_url(n) for n in SERVICE_NAMES if any(p.name == n for p in self.processes)
+            }
+        pending = list(urls)
         while pending:
-            self.check_alive()
+            if self._supervisor is None:
+                self.check_alive()
             name = pending[0]
             try:
-                if httpx.get(self.service_url(name) + "/readyz", timeout=2).status_code == 200:
+                if httpx.get(urls[name] + "/readyz", timeout=2).status_code == 200:
                     pending.pop(0)
                     continue
             except httpx.HTTPError:
@@ -191,30 +340,38 @@ class DevStack:
         for process in self.processes:
             if not process.alive():
                 raise RuntimeError(
-                    f"{process.name} exited with status {process.popen.returncode}; log:\n{process.log_tail()}"
+                    f"{process.name} {describe_exit(process.popen.returncode)}; log:\n{process.log_tail()}"
                 )
 
     def _log_of(self, name: str) -> str:
         return next((p.log_tail() for p in self.processes if p.name == name), "")
 
-    def stop(self, timeout: float = 15) -> None:
-        """Stop in reverse start order: worker and services first, Temporal last."""
-        for process in reversed(self.processes):
-            if process.alive():
-                process.popen.send_signal(signal.SIGTERM)
-                try:
-                    process.popen.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    process.popen.kill()
-                    process.popen.wait()
-        self.processes.clear()
+    def stop(self, timeout: float = 15, report: Callable[[str], None] | None = None) -> None:
+        """Stop in reverse start order: worker first, then the services, Temporal last.
+
+        Supervision stops first, so nothing is restarted while the stack goes down; each
+        process gets SIGTERM and `timeout` seconds before SIGKILL.
+        """
+        self.stop_supervising()
+        with self._lock:
+            for process in reversed(self.processes):
+                if process.alive():
+                    process.popen.send_signal(signal.SIGTERM)
+                    try:
+                        process.popen.wait(timeout=timeout)
+                    except subprocess.TimeoutExpired:
+                        process.popen.kill()
+                        process.popen.wait()
+                    if report:
+                        report(f"stopped {process.name} (pid {process.pid})")
+            self.processes.clear()
 
 
 def wait_for_port(port: int, process: Process, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if not process.alive():
-            raise RuntimeError(f"{process.name} exited with status {process.popen.returncode}:\n{process.log_tail()}")
+            raise RuntimeError(f"{process.name} {describe_exit(process.popen.returncode)}:\n{process.log_tail()}")
         with socket.socket() as s:
             s.settimeout(0.5)
             if s.connect_ex(("127.0.0.1", port)) == 0:

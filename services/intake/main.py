@@ -13,8 +13,10 @@ from temporalio.client import Client
 
 from services.common.service_app import create_service_app, recovery_loop
 
+from .consultation_client import ConsultationClient
 from .decisions import service as decisions
 from .decisions.views import router as decisions_router
+from .lifecycle import service as lifecycle
 from .lifecycle.views import router as lifecycle_router
 from .meetings.views import router as meetings_router
 from .reference.views import router as reference_router
@@ -26,13 +28,17 @@ from .topics.views import router as topics_router
 
 async def reconcile_workflows(app: FastAPI, session: AsyncSession, temporal: Client) -> int:
     """Start the workflow of any topic stored without one (crash or Temporal outage), and
-    re-send decisions whose delivery to the workflow had an unknown outcome."""
+    re-send decisions, research reports and meetings whose delivery to the workflow had
+    an unknown outcome (the delivery rule, docs/architecture.md)."""
     started = await service.start_pending_workflows(session, temporal, app.state.settings, older_than=timedelta(seconds=5))
     index = getattr(app.state, "topic_index", None) or TopicIndex()
     app.state.topic_index = index
     await service.backfill_legacy_topics(session, index)
     settled = await decisions.deliver_pending(session, temporal, index, older_than=timedelta(seconds=10))
-    return started + settled
+    delivered = await lifecycle.deliver_pending(
+        session, ConsultationClient(temporal, app.state.settings), older_than=timedelta(seconds=10)
+    )
+    return started + settled + delivered
 
 
 app = create_service_app(

@@ -9,29 +9,12 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+# Expertise fields (专业领域): their one home is services/common/vocabulary.py, where
+# intake checks research reports against them too; talent's modules import them here.
+from services.common.vocabulary import EXPERTISE_FIELDS, Expertise  # noqa: F401
+
 PersonKind = Literal["talent", "member", "public_rep"]
 KIND_LABELS = {"talent": "协商人才", "member": "政协委员", "public_rep": "群众代表"}
-
-#: Expertise fields (专业领域): what a topic needs and what a talent offers.
-Expertise = Literal[
-    "学前教育",
-    "基础教育",
-    "职业教育",
-    "医疗卫生",
-    "养老服务",
-    "交通运输",
-    "城乡规划",
-    "农业农村",
-    "生态环境",
-    "法律",
-    "财政金融",
-    "社会治理",
-    "文化旅游",
-    "工业经济",
-    "水利",
-    "食品安全",
-]
-EXPERTISE_FIELDS: tuple[str, ...] = get_args(Expertise)
 
 Gender = Literal["female", "male"]
 GENDER_LABELS = {"female": "女", "male": "男"}

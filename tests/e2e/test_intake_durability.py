@@ -1,5 +1,6 @@
-"""A decision sent while no worker runs is kept as pending (202) and delivered by the
-reconciler once the worker is back: stored first, nothing lost, nothing doubled."""
+"""A decision sent while no worker runs is kept as pending and delivered by the
+reconciler once the worker is back: stored first, nothing lost, nothing doubled. The
+answer is the delivery rule's 503: Retry-After, ``stored`` and ``will_be_delivered``."""
 
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ def test_decision_without_a_worker_is_delivered_later(stack: Stack) -> None:
         response = post(stack, f"/topics/{topic['id']}/decision",
                         {"outcome": "accepted", "format": "sector_micro", "organiser": "liaison-studio", "plan_year": 2034},
                         chair)
-        assert response.status_code == 202, response.text
-        assert response.json()["delivery"] == "pending" and response.json()["stage"] == "submitted"
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] and response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert (body["stored"], body["will_be_delivered"], body["delivery"]) == (True, True, "pending")
+        assert get(stack, f"/topics/{topic['id']}/decision", chair).json()["delivery"] == "pending"
         # It holds its place: a second decision is refused meanwhile.
         assert post(stack, f"/topics/{topic['id']}/decision", {"outcome": "rejected", "reason": "x"}, chair).status_code == 409
     finally:

@@ -15,10 +15,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from services.common.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 from workflows.activities import RecordEventInput
 from workflows.consultation import ConsultationInput, ConsultationWorkflow
 from workflows.worker import WORKFLOWS
-from workflows.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 

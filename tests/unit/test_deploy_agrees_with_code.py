@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from services.common.devstack import StackPorts
+from services.common.search_attributes import ALL_KEYS
 from services.common.settings import SERVICE_NAMES, Settings
-from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -14,12 +14,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from services.evaluation.escalation_policy import PRODUCTION_POLICY
-from services.evaluation.working_days import OfficialCalendar
+from services.common.deadlines.escalation_policy import PRODUCTION_POLICY
+from services.common.deadlines.working_days import OfficialCalendar
+from tests.unit.test_consultation_workflow import HISTORIES
 from tests.workflow_env import register_search_attributes, time_skipping_server_path
 from workflows.followup import FollowUpWorkflow
 from workflows.followup_activities import FollowUpActivities
-from tests.unit.test_consultation_workflow import HISTORIES
 from workflows.followup_types import FollowUpAction, FollowUpInput, FollowUpStage
 
 

@@ -9,10 +9,10 @@ from temporalio.client import Client
 
 from services.common.auth import Principal
 from services.common.db import utcnow
-from workflows.followup import FollowUpWorkflow
 
 from ..commitments.models import OfficialScheduleRecord
-from ..working_days import OfficialSchedule
+from ..follow_up_client import FollowUpClient
+from services.common.deadlines.working_days import OfficialSchedule
 
 log = structlog.get_logger()
 
@@ -38,8 +38,9 @@ async def load_schedule(session: AsyncSession, schedule: OfficialSchedule, princ
 
 async def recompute_provisional(temporal: Client) -> int:
     """Signal every follow-up whose deadline rests on a guessed year to re-plan."""
+    client = FollowUpClient(temporal)
     count = 0
-    async for execution in temporal.list_workflows(PROVISIONAL_FOLLOW_UPS):
-        await temporal.get_workflow_handle(execution.id).signal(FollowUpWorkflow.calendar_changed)
+    async for execution in client.provisional(PROVISIONAL_FOLLOW_UPS):
+        await client.calendar_changed(execution.id)
         count += 1
     return count

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
 from services.common.db import get_session
+from services.common.deadlines.working_days import OfficialSchedule
 from services.common.problems import Problem
 
-from ..working_days import OfficialSchedule
 from . import service
 
 router = APIRouter(prefix="/calendar", tags=["official calendar 节假日安排"])

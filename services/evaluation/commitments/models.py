@@ -27,7 +27,7 @@ class Commitment(Base):
     plan_year: Mapped[int | None] = mapped_column(Integer, index=True)
     original_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # The escalation policy as data (services/evaluation/escalation_policy.py).
+    # The escalation policy as data (services/common/deadlines/escalation_policy.py).
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Mirrors the workflow: open -> completed -> verified -> closed (reopened: open again).
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)

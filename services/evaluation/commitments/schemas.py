@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.common.types import UTCTimestamp
+from services.common.vocabulary import Rating  # 满意 / 基本满意 / 不满意
 
-Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]  # 满意 / 基本满意 / 不满意
 VerificationMeans = Literal[
     "inspection",  # 委员视察
     "research_supervision",  # 调研督查
@@ -152,7 +152,32 @@ class CommitmentStateUpdate(_Strict):
     satisfaction: Rating | None = None
 
     @model_validator(mode="after")
-    def _closed_has_time(self) -> "CommitmentStateUpdate":
+    def _closed_has_time(self) -> CommitmentStateUpdate:
         if self.status == "closed" and self.closed_at is None:
             raise ValueError("a closed commitment needs closed_at")
         return self
+
+
+class AttentionRead(BaseModel):
+    """待处理: the step the follow-up stopped at, and why."""
+
+    step: str
+    reason: str
+    since: datetime
+    episode: int
+
+
+class FollowUpRead(BaseModel):
+    """Where a commitment's follow-up stands, read from its workflow."""
+
+    commitment_id: int
+    stage: str
+    due_at: datetime
+    level: int
+    needs_attention: AttentionRead | None = None
+
+    @classmethod
+    def from_status(cls, status: Any) -> FollowUpRead:
+        attention = status.needs_attention
+        return cls(commitment_id=status.commitment_id, stage=status.stage, due_at=status.due_at, level=status.level,
+                   needs_attention=AttentionRead(**attention.__dict__) if attention else None)

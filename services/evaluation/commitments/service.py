@@ -1,10 +1,13 @@
-"""Commitment logic: store first, then tell the commitment's FollowUpWorkflow.
+"""Commitment logic: store first, then tell the commitment's FollowUpWorkflow (through
+``follow_up_client.py``, the one client), by the delivery rule of docs/architecture.md.
 
 Commitments and actions are committed before Temporal is called, so nothing accepted is
 lost: `deliver_pending` (a background loop) starts missing workflows and redelivers
 actions whose delivery was interrupted. Actions go to the workflow as updates with
 update id ``action-<id>``; the workflow's validator refuses an action that does not fit
-its stage, and then the stored row is removed again, so a refused action leaves nothing.
+its stage (or the follow-up has ended), and then the stored row is removed again, so a
+refused action leaves nothing. Temporal down: 503 saying the action is stored and will
+be delivered.
 """
 
 from __future__ import annotations
@@ -15,21 +18,29 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from services.common.auth import Principal, Role
 from services.common.db import insert_once, utcnow
+from services.common.deadlines.escalation_policy import (
+    PRODUCTION_POLICY,
+    seconds_policy,
+)
 from services.common.pagination import keyset_page
-from services.common.problems import Problem
+from services.common.problems import PROBLEM_BASE, Problem
 from services.common.settings import Settings
-from workflows.followup import FollowUpWorkflow
-from workflows.followup_types import FollowUpAction, FollowUpInput, followup_workflow_id
-from workflows.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME
+from services.common.workflow_errors import (
+    TemporalUnavailable,
+    WorkflowEnded,
+    WorkflowRefused,
+)
+from workflows.followup_types import (
+    FollowUpAction,
+    FollowUpStatus,
+    followup_workflow_id,
+)
 
-from ..escalation_policy import PRODUCTION_POLICY, seconds_policy
+from ..follow_up_client import FollowUpClient
 from ..notifications.service import enqueue_notification
 from .models import Commitment, CommitmentAction, EscalationEvent
 from .schemas import (
@@ -85,35 +96,9 @@ async def create_commitment(
     return commitment, True
 
 
-async def start_follow_up(session: AsyncSession, temporal: Client, settings: Settings, commitment: Commitment) -> bool:
-    try:
-        await temporal.start_workflow(
-            FollowUpWorkflow.run,
-            FollowUpInput(
-                commitment_id=commitment.id,
-                department=commitment.department,
-                due_at=commitment.due_at.isoformat(),
-                policy=commitment.policy,
-                started_at=commitment.created_at.isoformat(),
-                consultation_topic_id=commitment.consultation_topic_id,
-            ),
-            id=followup_workflow_id(commitment.id),
-            task_queue=settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(CONSULTATION_STAGE, "open"),
-                    SearchAttributePair(DEPARTMENT, commitment.department),
-                    SearchAttributePair(DUE_TIME, commitment.due_at),
-                ]
-            ),
-            static_summary=f"承诺 #{commitment.id} · {commitment.department}: {commitment.content[:60]}",
-            rpc_timeout=timedelta(seconds=5),
-        )
-    except WorkflowAlreadyStartedError:
-        pass
-    except RPCError as exc:
-        log.warning("commitment.workflow_start_deferred", commitment_id=commitment.id, error=type(exc).__name__)
+async def start_follow_up(session: AsyncSession, temporal: Client | None, settings: Settings, commitment: Commitment) -> bool:
+    """Start the commitment's FollowUpWorkflow (through the one client); record it."""
+    if not await FollowUpClient(temporal, settings).start(commitment):
         return False
     commitment.workflow_started_at = utcnow()
     await session.commit()
@@ -174,12 +159,12 @@ async def record_action(
         outcome="pending" if kind in DELIVERED_KINDS else "recorded",
     )
     action, created = await insert_once(session, action, CommitmentAction.idempotency_key, idempotency_key)
-    if not created:
-        return action, False
-    log.info("commitment.action_recorded", commitment_id=commitment.id, action_id=action.id, kind=kind)
-    if kind in DELIVERED_KINDS and temporal is not None:
+    if created:
+        log.info("commitment.action_recorded", commitment_id=commitment.id, action_id=action.id, kind=kind)
+    if action.outcome == "pending" and commitment.workflow_started_at is not None:
+        # Committed first; a repeated request re-sends what is still pending.
         await deliver_action(session, temporal, commitment, action)
-    return action, True
+    return action, created
 
 
 def _as_update(action: CommitmentAction) -> FollowUpAction:
@@ -195,22 +180,21 @@ def _as_update(action: CommitmentAction) -> FollowUpAction:
 
 
 async def deliver_action(
-    session: AsyncSession, temporal: Client, commitment: Commitment, action: CommitmentAction
+    session: AsyncSession, temporal: Client | None, commitment: Commitment, action: CommitmentAction
 ) -> None:
-    handle = temporal.get_workflow_handle(followup_workflow_id(commitment.id))
+    """Deliver the stored (pending) action. Accepted → ``accepted``; refused by the
+    workflow's validator, or the follow-up has ended → the row is removed (nothing
+    remains of it) and the 409 raised; no answer → it stays pending and the 503 is
+    raised (``stored: true, will_be_delivered: true``): ``deliver_pending`` re-sends it."""
     try:
-        await handle.execute_update(
-            FollowUpWorkflow.apply_action, _as_update(action), id=f"action-{action.id}", rpc_timeout=timedelta(seconds=10)
-        )
-    except WorkflowUpdateFailedError as exc:
-        reason = str(exc.cause.message if exc.cause and hasattr(exc.cause, "message") else exc)
-        # Refused by the workflow's validator: nothing may remain of it.
+        await FollowUpClient(temporal).apply_action(commitment.id, _as_update(action))
+    except (WorkflowRefused, WorkflowEnded):
         await session.delete(action)
         await session.commit()
-        raise Problem(409, "Action refused", reason, type_="https://xieshang.example/problems/action-refused")
-    except RPCError as exc:
-        log.warning("commitment.action_delivery_deferred", action_id=action.id, error=type(exc).__name__)
-        return  # stays pending; deliver_pending retries
+        raise
+    except Problem as exc:
+        log.warning("commitment.action_delivery_deferred", action_id=action.id, status=exc.status)
+        raise
     action.outcome = "accepted"
     action.delivered_at = utcnow()
     if action.kind == "extension_granted":
@@ -321,6 +305,17 @@ async def apply_state(session: AsyncSession, commitment: Commitment, state: Comm
     return commitment
 
 
+# ---------------------------------------------------------------- needs attention
+async def resume_follow_up(temporal: Client | None, commitment: Commitment) -> FollowUpStatus:
+    """Resume a follow-up that needs attention (待处理), once per attention episode."""
+    client = FollowUpClient(temporal)
+    status = await client.status(commitment.id)
+    if status.needs_attention is None:
+        raise Problem(409, "Nothing to resume", f"The follow-up of commitment {commitment.id} does not need attention "
+                      f"(stage {status.stage}).", type_=PROBLEM_BASE + "nothing-to-resume", stage=status.stage)
+    return await client.resume(commitment.id, status.needs_attention.episode)
+
+
 # ---------------------------------------------------------------- recovery
 async def deliver_pending(session: AsyncSession, temporal: Client, settings: Settings) -> int:
     """Start follow-ups that never started and redeliver interrupted actions."""
@@ -349,6 +344,11 @@ async def deliver_pending(session: AsyncSession, temporal: Client, settings: Set
         try:
             await deliver_action(session, temporal, commitment, action)
             done += 1
-        except Problem:
+        except (WorkflowRefused, WorkflowEnded):
             log.info("commitment.redelivered_action_refused", action_id=action.id)
+            done += 1
+        except TemporalUnavailable:
+            break  # still down: the next pass
+        except Problem:
+            continue
     return done

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from services.common.auth import Principal, Role, allow
 from services.common.db import get_session
 from services.common.problems import Problem
+from services.common.workflow_errors import TemporalUnavailable
 
 from . import service
 from .schemas import (
@@ -25,6 +26,7 @@ from .schemas import (
     EscalationEventRead,
     ExtensionDecisionCreate,
     ExtensionRequestCreate,
+    FollowUpRead,
     ProgressReportCreate,
     SatisfactionCreate,
     VerificationCreate,
@@ -40,7 +42,9 @@ IdempotencyKey = Annotated[
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE, Role.DEPARTMENT)
 ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Repeated Idempotency-Key: the first answer"},
-    409: {"description": "The action does not fit the commitment's stage (refused by its workflow)"},
+    409: {"description": "The action does not fit the commitment's stage (refused by its workflow), "
+                         "or the follow-up has ended (names the stage); nothing is kept"},
+    503: {"description": "Temporal did not answer (Retry-After): the action is stored and will be delivered"},
 }
 
 
@@ -105,9 +109,11 @@ async def _act(
         session, await temporal_or_none(request), commitment, principal,
         kind=kind, payload=payload, idempotency_key=idempotency_key,
     )
+    if action.outcome == "pending":
+        # Stored, but its follow-up has not started yet (Temporal was down): the
+        # reconciler starts it and delivers the action.
+        raise TemporalUnavailable("follow-up", stored=True, will_be_delivered=True, action_id=action.id)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    if created and action.outcome == "pending":
-        response.status_code = status.HTTP_202_ACCEPTED  # stored; delivered when Temporal is back
     return ActionRead.model_validate(action)
 
 
@@ -221,3 +227,15 @@ async def put_state(
         raise Problem(422, "Invalid request", "commitment_id: differs from the path.")
     commitment = await service.get_commitment(session, commitment_id, principal)
     return service.to_read(await service.apply_state(session, commitment, data))
+
+
+@router.post("/{commitment_id}/follow-up/resume", response_model=FollowUpRead,
+             responses={409: {"description": "Nothing needs attention, or the follow-up has ended (names the stage)"},
+                        503: {"description": "Temporal did not answer (Retry-After); nothing stored, retry"}},
+             summary="Resume a follow-up that needs attention (待处理), after fixing its cause")
+async def resume_follow_up(
+    commitment_id: int, request: Request, session: Session,
+    principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
+) -> FollowUpRead:
+    commitment = await service.get_commitment(session, commitment_id, principal)
+    return FollowUpRead.from_status(await service.resume_follow_up(await temporal_or_none(request), commitment))

@@ -20,11 +20,13 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common import vocabulary
+
 from ..commitments.models import Commitment, CommitmentAction, EscalationEvent
 from ..ratings.models import ConsultationRating, DepartmentRating
 
 LEVELS = ("1", "2", "3", "4")
-RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
+RATINGS = vocabulary.RATINGS
 
 
 class DepartmentScorecard(BaseModel):

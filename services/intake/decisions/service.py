@@ -19,26 +19,25 @@ import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import (
-    Client,
-    RPCTimeoutOrCancelledError,
-    WorkflowUpdateFailedError,
-)
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from services.common.auth import Principal
 from services.common.db import utcnow
 from services.common.problems import Problem
 from services.common.settings import Settings
+from services.common.workflow_errors import (
+    TemporalUnavailable,
+    WorkflowEnded,
+    WorkflowRefused,
+)
 from workflows.consultation import (
-    ConsultationStatus,
     ConsultationWorkflow,
     DecisionInput,
     PlanAmendment,
-    consultation_workflow_id,
     decision_problem,
 )
 
+from ..consultation_client import ConsultationClient
 from ..fields import validation_problem
 from ..reference.models import Organiser, Venue
 from ..reference.service import by_code
@@ -57,8 +56,6 @@ from .schemas import (
 )
 
 log = structlog.get_logger()
-
-UPDATE_TIMEOUT = timedelta(seconds=10)
 
 # Which fields each outcome needs (True) or allows (False).
 FIELDS: dict[Outcome, dict[str, bool]] = {
@@ -153,7 +150,7 @@ async def decide(
         raise Problem(409, "Already decided", f"Topic {topic_id} was decided concurrently.") from None
     if topic.workflow_started_at is None and not await topics.start_consultation(session, temporal, settings, topic):
         await _withdraw(session, decision)
-        raise Problem(503, "Temporal unavailable", "The topic's consultation could not be started; retry shortly.")
+        raise TemporalUnavailable("consultation", stored=False)
     delivered = await deliver(session, temporal, index, decision, organiser_code=organiser.code if organiser else None)
     return decision, delivered
 
@@ -161,33 +158,20 @@ async def decide(
 async def deliver(
     session: AsyncSession, temporal: Client, index: TopicIndex, decision: Decision, *, organiser_code: str | None
 ) -> bool:
-    """Send the ``decide`` update; on acceptance apply it, on refusal withdraw it.
-    False when the outcome is unknown (the reconciler tries again)."""
-    handle = temporal.get_workflow_handle(consultation_workflow_id(decision.topic_id))
+    """Send the ``decide`` update (the same id for every attempt: a re-sent decision is
+    the same update); on acceptance apply it, on refusal (or an ended workflow) withdraw
+    it and raise the 409. False when the outcome is unknown (the reconciler tries again)."""
     try:
-        status = await handle.execute_update(
-            ConsultationWorkflow.decide,
-            _update_input(decision, organiser_code),
-            # The same id for every attempt: a re-sent decision is the same update.
-            id=f"decision-{decision.id}",
-            result_type=ConsultationStatus,
-            rpc_timeout=UPDATE_TIMEOUT,
+        status = await ConsultationClient(temporal).update(
+            decision.topic_id, ConsultationWorkflow.decide, _update_input(decision, organiser_code),
+            update_id=f"decision-{decision.id}", stored=True,
         )
-    except WorkflowUpdateFailedError as exc:
-        message = str(exc.cause.message if hasattr(exc.cause, "message") else exc.cause)
+    except (WorkflowRefused, WorkflowEnded):
         await _withdraw(session, decision)
         log.info("decision.refused_by_workflow", topic_id=decision.topic_id)
-        raise Problem(409, "Decision refused", f"The consultation refused the decision: {message}.") from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            await _withdraw(session, decision)
-            raise Problem(409, "Decision refused", f"Topic {decision.topic_id} has no running consultation.") from exc
-        log.warning("decision.delivery_deferred", topic_id=decision.topic_id, error=type(exc).__name__)
-        return False
-    except RPCTimeoutOrCancelledError as exc:
-        # No worker took it in time: the server keeps the update and re-sending the
-        # same update id later returns its outcome.
-        log.warning("decision.delivery_deferred", topic_id=decision.topic_id, error=type(exc).__name__)
+        raise
+    except Problem as exc:  # 503 (Temporal down or slow), or the workflow not started yet
+        log.warning("decision.delivery_deferred", topic_id=decision.topic_id, status=exc.status)
         return False
     await _apply(session, index, decision, status.stage)
     return True
@@ -352,18 +336,12 @@ async def edit_plan_entry(
         organiser = await session.get(Organiser, decision.organiser_id)
     assert organiser is not None
     if (new_format, organiser.id, new_year) != (decision.format, decision.organiser_id, decision.plan_year):
-        handle = temporal.get_workflow_handle(consultation_workflow_id(topic_id))
-        try:
-            await handle.execute_update(
-                ConsultationWorkflow.amend_plan,
-                PlanAmendment(decision_id=decision.id, format=new_format, organiser=organiser.code, plan_year=new_year),
-                rpc_timeout=UPDATE_TIMEOUT,
-            )
-        except WorkflowUpdateFailedError as exc:
-            raise Problem(409, "Amendment refused", f"The consultation refused the change: {exc.cause}.") from exc
-        except (RPCError, RPCTimeoutOrCancelledError) as exc:
-            # Unknown outcome: the row is unchanged; resending the same edit is harmless.
-            raise Problem(503, "Temporal unavailable", "The consultation did not answer; the plan is unchanged, retry.") from exc
+        # Unknown outcome (503): the row is unchanged; resending the same edit is harmless.
+        await ConsultationClient(temporal).update(
+            topic_id, ConsultationWorkflow.amend_plan,
+            PlanAmendment(decision_id=decision.id, format=new_format, organiser=organiser.code, plan_year=new_year),
+            update_id=f"amend-{decision.id}-{new_format}-{organiser.code}-{new_year}", stored=False,
+        )
     decision.format = new_format
     decision.organiser_id = organiser.id
     decision.plan_year = new_year

@@ -6,13 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
+from services.common.workflow_errors import TemporalUnavailable
 
 from ..base import IDEMPOTENCY_KEYS
 from ..deps import READERS, Index, Session
 from . import service
+from .models import Decision
 from .schemas import (
     DecisionCreate,
     DecisionRead,
@@ -28,13 +31,23 @@ DECIDERS = (Role.CHAIR, Role.CLERK)  # the office records the chair's meeting's 
 YearPath = Annotated[int, Path(ge=2000, le=2100)]
 
 
+async def delivered_or_503(session: AsyncSession, decision: Decision, delivered: bool) -> DecisionRead:
+    """The one answer of the delivery rule: 201 delivered, else 503 saying it is stored
+    (pending) and will be delivered by the reconciler, so the chair need not resend."""
+    if not delivered:
+        raise TemporalUnavailable("consultation", stored=True, will_be_delivered=True,
+                                  decision_id=decision.id, delivery=decision.delivery)
+    return await service.to_read(session, decision)
+
+
 @router.post(
     "/topics/{topic_id}/decision",
     status_code=201,
     response_model=DecisionRead,
     responses={
-        202: {"description": "Stored; delivery to the consultation is being retried", "model": DecisionRead},
         409: {"description": "Already decided, plan rule broken, or refused by the consultation; nothing changed"},
+        503: {"description": "Temporal did not answer (Retry-After): `stored` says whether the decision is kept "
+                              "(pending) and `will_be_delivered` that the reconciler delivers it"},
         422: {"description": "Missing or unknown field (organiser, venue, topic); nothing changed"},
     },
     summary="The chair's decision: accept into a year's plan, reject with a reason, or merge",
@@ -53,7 +66,7 @@ async def decide(
         decision, delivered = await service.decide(
             session, temporal, request.app.state.settings, index, topic_id, data, principal
         )
-        return (201 if delivered else 202), await service.to_read(session, decision)
+        return 201, await delivered_or_503(session, decision, delivered)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
@@ -80,7 +93,7 @@ async def merge(
         decision, delivered = await service.decide(
             session, temporal, request.app.state.settings, index, topic_id, decision_data, principal
         )
-        return (201 if delivered else 202), await service.to_read(session, decision)
+        return 201, await delivered_or_503(session, decision, delivered)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 

@@ -22,4 +22,7 @@ class ResearchReport(Base):
     expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
     exclude_departments: Mapped[list[str]] = mapped_column(JSON, default=list)
     recorded_by: Mapped[str] = mapped_column(String(100))
+    # Store first, then deliver: "pending" until the consultation's workflow took it
+    # (the reconciler re-sends pending ones), then "delivered".
+    delivery: Mapped[str] = mapped_column(String(20), default="pending", server_default="delivered", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.vocabulary import Expertise, LifecycleStage
 
 from ..fields import Name, text
 
@@ -14,7 +15,10 @@ class ResearchCompletion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     summary: text(10000, "调研报告摘要")  # type: ignore[valid-type]
-    expertise: list[Name] = Field(default_factory=list, max_length=20, description="expertise the talents drawn need")
+    # Checked here, against talent's vocabulary, before anything is stored or drawn:
+    # an unknown field is a 422 naming it (expertise.<i>), not a failed draw later.
+    expertise: list[Expertise] = Field(default_factory=list, max_length=20,
+                                       description="expertise the talents drawn need (talent's vocabulary, 专业领域)")
     exclude_departments: list[Name] = Field(default_factory=list, max_length=20,
                                             description="departments concerned: people with a conflict are not drawn")
 
@@ -34,7 +38,7 @@ class ResearchReportRead(BaseModel):
 class TopicStageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    stage: Literal["research", "drawing", "inviting", "meeting", "follow_up", "evaluation", "closed"]
+    stage: LifecycleStage
 
 
 class InvitationAnswerIn(BaseModel):
@@ -50,6 +54,25 @@ class InvitationRead(BaseModel):
     answer: str
 
 
+class AttentionRead(BaseModel):
+    """待处理: the step the consultation stopped at, and why (a service's refusal, or
+    retries spent). Staff fix the cause and resume (POST .../consultation/resume)."""
+
+    step: str
+    reason: str
+    since: datetime
+    episode: int
+
+
+class ResumeIn(BaseModel):
+    """Resume a consultation that needs attention; with an amended research report when
+    the draw failed on it (its expertise checked against talent's vocabulary)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    research: ResearchCompletion | None = None
+
+
 class ConsultationRead(BaseModel):
     """Where the consultation stands, read from its workflow."""
 
@@ -61,3 +84,4 @@ class ConsultationRead(BaseModel):
     meeting_id: int | None
     commitment_ids: list[int]
     closed_commitment_ids: list[int]
+    needs_attention: AttentionRead | None = None

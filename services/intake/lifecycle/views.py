@@ -1,34 +1,55 @@
-"""Research, invitations and the consultation's status (staff actions after the decision)."""
+"""Research, invitations and the consultation's status (staff actions after the decision).
+
+Routes read top-down into service.py; every call to the workflow goes through
+``ConsultationClient`` (one error mapping: 409 refused / ended, 503 + Retry-After)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
-from workflows.consultation import ConsultationWorkflow
-from workflows.lifecycle_types import InvitationAnswer, ResearchCompleted
 
 from ..base import IDEMPOTENCY_KEYS
+from ..consultation_client import ConsultationClient
 from ..deps import READERS, Session, temporal_or_none
 from ..topics import service as topics
 from . import service
-from .models import ResearchReport
-from .schemas import ConsultationRead, InvitationAnswerIn, ResearchCompletion, ResearchReportRead, TopicStageIn
+from .schemas import (
+    ConsultationRead,
+    InvitationAnswerIn,
+    ResearchCompletion,
+    ResearchReportRead,
+    ResumeIn,
+    TopicStageIn,
+)
 
 router = APIRouter(tags=["consultation lifecycle 协商流程"])
+
+# What every route that reaches the workflow may answer besides its success.
+WORKFLOW_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Refused by the consultation (wrong stage), or the consultation has ended (names the stage)"},
+    503: {"description": "Temporal did not answer (Retry-After); says whether the record was stored and will be delivered"},
+}
+
+
+async def consultation_client(request: Request) -> ConsultationClient:
+    return ConsultationClient(await temporal_or_none(request), request.app.state.settings)
+
+
+Client = Annotated[ConsultationClient, Depends(consultation_client)]
 
 
 @router.get("/topics/{topic_id}/consultation", response_model=ConsultationRead,
             summary="Where the consultation stands: stage, panel, invitations, commitments")
 async def read_consultation(
-    topic_id: int, request: Request, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
+    topic_id: int, client: Client, session: Session, _: Annotated[Principal, Depends(allow(*READERS))]
 ) -> ConsultationRead:
     await topics.get_topic(session, topic_id)
-    return await service.consultation_status(await temporal_or_none(request), topic_id)
+    return await service.consultation_status(client, topic_id)
 
 
 @router.put("/topics/{topic_id}/stage", status_code=204,
@@ -41,47 +62,46 @@ async def put_stage(
 
 
 @router.post("/topics/{topic_id}/research-completion", status_code=201, response_model=ResearchReportRead,
-             responses={409: {"description": "The consultation is not in its research stage"}},
-             summary="Research done (调研完成): what the draw needs")
+             responses=WORKFLOW_RESPONSES, summary="Research done (调研完成): what the draw needs")
 async def complete_research(
-    topic_id: int, data: ResearchCompletion, request: Request, session: Session, idem: Idempotency,
+    topic_id: int, data: ResearchCompletion, client: Client, session: Session, idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
         topic = await topics.get_topic(session, topic_id)
-        report = ResearchReport(topic_id=topic_id, summary=data.summary, expertise=list(data.expertise),
-                                exclude_departments=list(data.exclude_departments), recorded_by=principal.subject)
-        session.add(report)
-        await session.flush()
-        values = ResearchReportRead.model_validate({**{c: getattr(report, c) for c in
-                                                      ("id", "topic_id", "summary", "expertise",
-                                                       "exclude_departments", "created_at")}, "stage": ""})
-        status = await service.send_update(
-            session, await temporal_or_none(request), topic, ConsultationWorkflow.complete_research,
-            ResearchCompleted(report_id=values.id, expertise=values.expertise,
-                              exclude_departments=values.exclude_departments),
-            update_id=f"research-{values.id}",
-        )
-        return 201, values.model_copy(update={"stage": status.stage})
+        report, status = await service.complete_research(session, client, topic, data, principal.subject)
+        return 201, ResearchReportRead.model_validate(
+            {**{c: getattr(report, c) for c in ("id", "topic_id", "summary", "expertise", "exclude_departments",
+                                                "created_at")}, "stage": status.stage})
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+
+
+@router.post("/topics/{topic_id}/consultation/resume", response_model=ConsultationRead,
+             responses={**WORKFLOW_RESPONSES, 409: {"description": "Nothing needs attention, or the consultation ended"}},
+             summary="Resume a consultation that needs attention (待处理), after fixing its cause")
+async def resume_consultation(
+    topic_id: int, data: ResumeIn, client: Client, session: Session, idem: Idempotency,
+    principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
+) -> JSONResponse:
+    async def handler():
+        topic = await topics.get_topic(session, topic_id)
+        status = await service.resume(session, client, topic, data.research, principal.subject)
+        return 200, service.to_consultation_read(status)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
 
 @router.post("/topics/{topic_id}/invitations/{person_id}/answer", response_model=ConsultationRead,
-             responses={409: {"description": "Not invited, answered already, or not inviting now"}},
+             responses=WORKFLOW_RESPONSES,
              summary="Record an invitee's answer (接受 / 谢绝); a decline brings a replacement draw")
 async def answer_invitation(
-    topic_id: int, person_id: Annotated[int, Path(ge=1)], data: InvitationAnswerIn, request: Request,
+    topic_id: int, person_id: Annotated[int, Path(ge=1)], data: InvitationAnswerIn, client: Client,
     session: Session, idem: Idempotency, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
     async def handler():
-        topic = await topics.get_topic(session, topic_id)
-        temporal = await temporal_or_none(request)
-        await service.send_update(
-            session, temporal, topic, ConsultationWorkflow.answer_invitation,
-            InvitationAnswer(person_id=person_id, accepted=data.accepted),
-            update_id=f"invitation-{topic_id}-{person_id}-{'yes' if data.accepted else 'no'}",
-        )
-        return 200, await service.consultation_status(temporal, topic_id)
+        await topics.get_topic(session, topic_id)
+        status = await service.answer_invitation(client, topic_id, person_id, data.accepted)
+        return 200, service.to_consultation_read(status)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)

@@ -22,6 +22,9 @@ class Meeting(Base):
     minutes: Mapped[str] = mapped_column(Text)
     consensus: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(100))
+    # Store first, then deliver: "pending" until the consultation's workflow took it
+    # (the reconciler re-sends pending ones), then "delivered".
+    delivery: Mapped[str] = mapped_column(String(20), default="pending", server_default="delivered", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     attendees: Mapped[list[MeetingAttendee]] = relationship(

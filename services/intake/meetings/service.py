@@ -6,17 +6,14 @@ from __future__ import annotations
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
-
-from workflows.consultation import ConsultationWorkflow
-from workflows.lifecycle_types import MeetingHeld
 
 from services.common.auth import Principal
 from services.common.problems import Problem
 
+from ..consultation_client import ConsultationClient
+from ..lifecycle.service import PENDING, hold_meeting
 from ..reference.models import Venue
 from ..reference.service import by_code
-from ..lifecycle.service import send_update
 from ..topics import service as topics
 from .models import Meeting, MeetingAttendee, MeetingCommitment
 from .schemas import AttendeeRead, CommitmentRead, MeetingCreate, MeetingRead
@@ -25,12 +22,18 @@ log = structlog.get_logger()
 
 
 async def record_meeting(
-    session: AsyncSession, temporal: Client | None, topic_id: int, data: MeetingCreate, principal: Principal
+    session: AsyncSession, client: ConsultationClient, topic_id: int, data: MeetingCreate, principal: Principal
 ) -> Meeting:
-    """Stored only if the consultation takes it: its workflow must be waiting for the
-    meeting (research done, participants confirmed). It then hands the commitments to
-    evaluation, which follows each one up."""
-    topic = await topics.get_topic(session, topic_id)
+    """Kept only if the consultation takes it: its workflow must be waiting for the
+    meeting (research done, participants confirmed); it then hands the commitments to
+    evaluation, which follows each one up. Stored first, pending, then delivered
+    (lifecycle/service.py: a refusal withdraws it, an outage leaves it to the
+    reconciler); a repeated request re-sends the topic's pending meeting."""
+    await topics.get_topic(session, topic_id)
+    pending = await session.scalar(select(Meeting).where(Meeting.topic_id == topic_id, Meeting.delivery == PENDING))
+    if pending is not None:
+        await hold_meeting(session, client, pending)
+        return await get_meeting(session, pending.id)
     venue = await by_code(session, Venue, data.venue, field="venue")
     meeting = Meeting(
         topic_id=topic_id,
@@ -41,12 +44,12 @@ async def record_meeting(
         recorded_by=principal.subject,
         attendees=[MeetingAttendee(**a.model_dump(mode="json")) for a in data.attendance],
         commitments=[MeetingCommitment(**c.model_dump()) for c in data.commitments],
+        delivery=PENDING,
     )
     session.add(meeting)
-    await session.flush()
+    await session.commit()
     meeting_id = meeting.id
-    await send_update(session, temporal, topic, ConsultationWorkflow.meeting_held, MeetingHeld(meeting_id=meeting_id),
-                      update_id=f"meeting-{meeting_id}")
+    await hold_meeting(session, client, meeting)
     # Counts only: attendee names are personal data.
     log.info("meeting.recorded", meeting_id=meeting_id, topic_id=topic_id, attendees=len(data.attendance),
              commitments=len(data.commitments))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
 
 from ..base import IDEMPOTENCY_KEYS
-from ..deps import READERS, Session, temporal_or_none
+from ..deps import READERS, Session
+from ..lifecycle.views import WORKFLOW_RESPONSES, Client
 from . import service
 from .schemas import MeetingCreate, MeetingRead
 
@@ -19,17 +20,17 @@ router = APIRouter(tags=["meetings 协商议事会"])
 
 
 @router.post("/topics/{topic_id}/meetings", status_code=201, response_model=MeetingRead, summary="Record the consultation meeting; its commitments go to evaluation",
-             responses={409: {"description": "The consultation is not waiting for its meeting"}})
+             responses=WORKFLOW_RESPONSES)
 async def record_meeting(
     topic_id: int,
     data: MeetingCreate,
-    request: Request,
+    client: Client,
     session: Session,
     idem: Idempotency,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
     async def handler():
-        meeting = await service.record_meeting(session, await temporal_or_none(request), topic_id, data, principal)
+        meeting = await service.record_meeting(session, client, topic_id, data, principal)
         return 201, await service.to_read(session, meeting)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)

@@ -15,29 +15,15 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from services.common.auth import Principal
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.text import normalise_for_matching
-from workflows.lifecycle_types import ConsultationTiming
-from workflows.consultation import (
-    ConsultationInput,
-    ConsultationStatus,
-    ConsultationWorkflow,
-    Stage,
-    consultation_workflow_id,
-)
-from workflows.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
+from workflows.consultation import Stage, consultation_workflow_id
 
+from ..consultation_client import ConsultationClient
 from ..decisions.models import Decision
 from ..reference.models import Organiser, Venue
 from .index import OPEN_STAGES, TopicIndex, topic_text
@@ -53,8 +39,6 @@ from .schemas import (
 )
 
 log = structlog.get_logger()
-
-PENDING = "pending"
 
 
 async def register_topic(
@@ -114,45 +98,9 @@ async def open_topic(
     return topic
 
 
-def consultation_timing(settings: Settings) -> ConsultationTiming:
-    production = settings.consultation_day_seconds == 86400
-    return ConsultationTiming(
-        seconds_per_day=settings.consultation_day_seconds,
-        research_days=settings.consultation_research_days,
-        invitation_reply_days=settings.consultation_invitation_reply_days,
-        evaluation_window_days=settings.consultation_evaluation_window_days,
-        follow_up_policy="production" if production else "seconds",
-        follow_up_seconds_scale=settings.consultation_day_seconds,
-    )
-
-
-async def start_consultation(session: AsyncSession, temporal: Client, settings: Settings, topic: Topic) -> bool:
-    """Start the topic's workflow unless it runs already; True when it is known to run."""
-    try:
-        await temporal.start_workflow(
-            ConsultationWorkflow.run,
-            ConsultationInput(topic_id=topic.id, channel=topic.channel, timing=consultation_timing(settings)),
-            id=consultation_workflow_id(topic.id),
-            task_queue=settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(CONSULTATION_STAGE, Stage.SUBMITTED),
-                    SearchAttributePair(TOPIC_CHANNEL, topic.channel),
-                ]
-            ),
-            static_summary=f"议题 #{topic.id}: {topic.title}",
-            # Fail fast when Temporal is down: the topic is stored and the reconciler starts it.
-            rpc_timeout=timedelta(seconds=5),
-        )
-    except WorkflowAlreadyStartedError:
-        pass  # a closed run with this id exists: it was started before
-    except RPCError as exc:
-        log.warning("topic.workflow_start_deferred", topic_id=topic.id, error=type(exc).__name__)
-        return False
-    topic.workflow_started_at = datetime.now(UTC)
-    await session.commit()
-    return True
+async def start_consultation(session: AsyncSession, temporal: Client | None, settings: Settings, topic: Topic) -> bool:
+    """Start the topic's workflow (through the one ConsultationWorkflow client)."""
+    return await ConsultationClient(temporal, settings).start(session, topic)
 
 
 async def start_pending_workflows(session: AsyncSession, temporal: Client, settings: Settings, *, older_than: timedelta) -> int:
@@ -176,26 +124,8 @@ async def get_topic(session: AsyncSession, topic_id: int) -> Topic:
 
 
 async def read_stage(temporal: Client | None, topic: Topic) -> str:
-    """The stage as the workflow knows it: its query, else its search attribute."""
-    if temporal is None or topic.workflow_started_at is None:
-        return PENDING
-    handle = temporal.get_workflow_handle(consultation_workflow_id(topic.id))
-    try:
-        status = await handle.query(
-            ConsultationWorkflow.status, result_type=ConsultationStatus, rpc_timeout=timedelta(seconds=3)
-        )
-        return status.stage
-    except Exception:
-        # No worker to answer the query right now: the server still has the last
-        # upserted search attribute.
-        try:
-            description = await handle.describe()
-        except RPCError:
-            return PENDING
-        stage = description.typed_search_attributes.get(CONSULTATION_STAGE)
-        if description.status not in (None, WorkflowExecutionStatus.RUNNING) and stage is None:
-            return "closed"
-        return stage or PENDING
+    """The stage as the workflow knows it (see ConsultationClient.stage)."""
+    return await ConsultationClient(temporal).stage(topic)
 
 
 async def to_read(session: AsyncSession, topic: Topic, stage: str | None = None) -> TopicRead:

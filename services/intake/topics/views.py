@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from services.common import vocabulary
 from services.common.auth import Principal, Role, allow
 from services.common.idempotency import Idempotency, run_idempotent
 from services.common.vocabulary import Channel, ConsultationFormat
 
 from ..base import IDEMPOTENCY_KEYS
+from ..consultation_client import PENDING
 from ..deps import READERS, Index, Session, temporal_or_none
 from . import service
 from .schemas import SplitRequest, TopicCreate, TopicPage, TopicRead
@@ -20,8 +22,7 @@ router = APIRouter(prefix="/topics", tags=["topics 议题"])
 
 # The stored mirror of the workflow stage: set by delivered decisions, then by the
 # workflow itself as the consultation moves on (PUT /topics/{id}/stage).
-STAGES = ("submitted", "accepted", "rejected", "merged", "research", "drawing", "inviting", "meeting",
-          "follow_up", "evaluation", "closed")
+STAGES = vocabulary.STAGES
 
 
 @router.post(
@@ -41,7 +42,7 @@ async def create_topic(
     async def handler():
         temporal = await temporal_or_none(request)
         topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
-        stage = service.Stage.SUBMITTED if topic.workflow_started_at else service.PENDING
+        stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
         return 201, await service.to_read(session, topic, stage)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)

@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from services.evaluation.escalation_policy import (
+from services.common.deadlines.escalation_policy import (
     DEMO_POLICY,
     PRODUCTION_POLICY,
     EscalationPolicy,
@@ -25,7 +25,7 @@ from services.evaluation.escalation_policy import (
     steps_due,
     steps_pending,
 )
-from services.evaluation.working_days import (
+from services.common.deadlines.working_days import (
     OfficialCalendar,
     OfficialSchedule,
     ScheduledHoliday,

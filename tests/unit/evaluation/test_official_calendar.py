@@ -15,7 +15,7 @@ import chinese_calendar
 import pytest
 from pydantic import ValidationError
 
-from services.evaluation.working_days import (
+from services.common.deadlines.working_days import (
     DEFAULT_CLOCK,
     CalendarSource,
     MakeUpWorkday,
@@ -330,7 +330,7 @@ def test_load_schedules_from_a_directory(tmp_path) -> None:
 
 
 def test_shipped_schedule_directory_loads() -> None:
-    # Whatever official schedules ship in services/evaluation/data must be valid.
+    # Whatever official schedules ship in services/common/deadlines/data must be valid.
     OfficialCalendar.from_directory()
 
 

@@ -7,13 +7,13 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.evaluation.escalation_policy import (
+from services.common.deadlines.escalation_policy import (
     PRODUCTION_POLICY,
     EscalationPolicy,
     plan_ladder,
     seconds_policy,
 )
-from services.evaluation.working_days import (
+from services.common.deadlines.working_days import (
     MakeUpWorkday,
     OfficialCalendar,
     OfficialSchedule,

@@ -15,6 +15,12 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from services.common.search_attributes import (
+    CONSULTATION_FORMAT,
+    CONSULTATION_STAGE,
+    ORGANISER,
+    PLAN_YEAR,
+)
 from workflows.activities import NoticeRequest, RecordEventInput
 from workflows.consultation import (
     ConsultationInput,
@@ -22,12 +28,6 @@ from workflows.consultation import (
     DecisionInput,
     PlanAmendment,
     decision_problem,
-)
-from workflows.search_attributes import (
-    CONSULTATION_FORMAT,
-    CONSULTATION_STAGE,
-    ORGANISER,
-    PLAN_YEAR,
 )
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"

@@ -23,13 +23,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.evaluation.working_days import (
+from services.common.deadlines.working_days import (
     DEFAULT_CLOCK,
     OfficialCalendar,
     WorkingDayClock,
-    require_aware,
     add_working_days,
     provisional_note,
+    require_aware,
     roll_to_working_day,
 )
 

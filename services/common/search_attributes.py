@@ -2,7 +2,8 @@
 
 The SQL visibility store allows a namespace at most 10 Keyword, 3 Int, 3 Datetime,
 3 Bool, 3 Double, 3 Text and 3 KeywordList attributes, stored unencrypted. This is the
-whole budget the project uses; none of them may carry personal data.
+whole budget the project uses (6 Keyword, 2 Int, 1 Datetime, 2 Bool); none of them may
+carry personal data.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ OVERDUE = SearchAttributeKey.for_bool("Overdue")
 # True while a deadline rests on a Monday–Friday guess (the official schedule of its
 # year is not known yet); loading the schedule recomputes these.
 DEADLINE_PROVISIONAL = SearchAttributeKey.for_bool("DeadlineProvisional")
+# The step a consultation or follow-up stopped at, waiting for staff (待处理; see
+# workflows/attention.py); unset otherwise. Find them: `NeedsAttention IS NOT NULL`.
+NEEDS_ATTENTION = SearchAttributeKey.for_keyword("NeedsAttention")
 
 ALL_KEYS = (
     CONSULTATION_STAGE,
@@ -33,6 +37,7 @@ ALL_KEYS = (
     DUE_TIME,
     OVERDUE,
     DEADLINE_PROVISIONAL,
+    NEEDS_ATTENTION,
 )
 
 # Names the `temporal` CLI and the server use for each indexed value type.
