@@ -33,6 +33,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from services.common.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 from services.common.settings import Settings
 from services.common.workflow_errors import mapped
 from workflows.consultation import (
@@ -43,7 +44,6 @@ from workflows.consultation import (
     consultation_workflow_id,
 )
 from workflows.lifecycle_types import ConsultationTiming
-from services.common.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 
 from .topics.models import Topic
 
@@ -65,6 +65,9 @@ def consultation_timing(settings: Settings) -> ConsultationTiming:
         evaluation_window_days=settings.consultation_evaluation_window_days,
         follow_up_policy="production" if production else "seconds",
         follow_up_seconds_scale=settings.consultation_day_seconds,
+        public_value_days=settings.consultation_public_value_days,
+        public_value_source=settings.consultation_public_value_source,
+        public_value_format=settings.consultation_public_value_format,
     )
 
 

@@ -73,6 +73,24 @@ class ResumeIn(BaseModel):
     research: ResearchCompletion | None = None
 
 
+class DrawAnnouncementRead(BaseModel):
+    draw_id: int
+    round: int
+    portfolio_hash: str
+    commitment: str
+    public_randomness_source: str
+    public_randomness_at: str
+    public_randomness_format: str
+
+
+class PublicValueIn(BaseModel):
+    """The announced public random value, as published (e.g. RFC 3797 lottery numbers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    public_randomness: str = Field(min_length=1, max_length=500)
+
+
 class ConsultationRead(BaseModel):
     """Where the consultation stands, read from its workflow."""
 
@@ -85,3 +103,6 @@ class ConsultationRead(BaseModel):
     commitment_ids: list[int]
     closed_commitment_ids: list[int]
     needs_attention: AttentionRead | None = None
+    announcement: DrawAnnouncementRead | None = Field(
+        default=None, description="a draw announced and waiting for its public value (also public: talent's "
+        "GET /public/draws/{draw_id}); staff enter the value once it is known")

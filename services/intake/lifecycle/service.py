@@ -38,6 +38,7 @@ from workflows.consultation import ConsultationStatus, ConsultationWorkflow
 from workflows.lifecycle_types import (
     InvitationAnswer,
     MeetingHeld,
+    PublicValue,
     ResearchCompleted,
     ResumeConsultation,
 )
@@ -134,6 +135,16 @@ async def hold_meeting(session: AsyncSession, client: ConsultationClient, meetin
 
 
 # ------------------------------------------------------------------ invitations
+async def enter_public_value(client: ConsultationClient, topic_id: int, draw_id: int, value: str) -> ConsultationStatus:
+    """The announced public value of a draw, entered by staff once it is public; the
+    workflow's validator refuses it before the announced time, for another draw, or in
+    the wrong format (409 naming why), and then reveals the draw."""
+    return await client.update(
+        topic_id, ConsultationWorkflow.enter_public_value, PublicValue(draw_id=draw_id, public_randomness=value),
+        update_id=f"public-value-{topic_id}-{draw_id}", stored=False,
+    )
+
+
 async def answer_invitation(client: ConsultationClient, topic_id: int, person_id: int, accepted: bool) -> ConsultationStatus:
     return await client.update(
         topic_id, ConsultationWorkflow.answer_invitation, InvitationAnswer(person_id=person_id, accepted=accepted),

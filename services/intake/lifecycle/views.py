@@ -21,6 +21,7 @@ from . import service
 from .schemas import (
     ConsultationRead,
     InvitationAnswerIn,
+    PublicValueIn,
     ResearchCompletion,
     ResearchReportRead,
     ResumeIn,
@@ -102,6 +103,21 @@ async def answer_invitation(
     async def handler():
         await topics.get_topic(session, topic_id)
         status = await service.answer_invitation(client, topic_id, person_id, data.accepted)
+        return 200, service.to_consultation_read(status)
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+
+
+@router.post("/topics/{topic_id}/draws/{draw_id}/public-value", response_model=ConsultationRead,
+             responses=WORKFLOW_RESPONSES,
+             summary="Enter an announced draw's public random value once it is public (clerk); the draw is revealed")
+async def enter_public_value(
+    topic_id: int, draw_id: Annotated[int, Path(ge=1)], data: PublicValueIn, client: Client,
+    session: Session, idem: Idempotency, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
+) -> JSONResponse:
+    async def handler():
+        await topics.get_topic(session, topic_id)
+        status = await service.enter_public_value(client, topic_id, draw_id, data.public_randomness)
         return 200, service.to_consultation_read(status)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
