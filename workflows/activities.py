@@ -6,7 +6,7 @@ records nothing twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from services.common.service_client import ServiceCallError, ServiceClient
 from services.common.settings import ServiceName
 
+from .lifecycle_types import DrawQuota
 
 # A commitment "due" on a date is due at the end of that working day, Beijing time.
 END_OF_WORKING_DAY = time(17, 30, tzinfo=timezone(timedelta(hours=8)))
@@ -82,6 +83,9 @@ class DrawRequest:
     exclude_departments: list[str] = field(default_factory=list)
     # None (histories before announced draws): drawn at once with no public value
     announce: PublicValueAnnouncement | None = None
+    # the consultation's own quotas (kind-scoped ones too); talent carries them into
+    # every replacement round
+    quotas: list[DrawQuota] = field(default_factory=list)
 
 
 @dataclass
@@ -164,6 +168,7 @@ class LifecycleActivities(ConsultationActivities):
                 "expertise": request.expertise,
                 "exclude_departments": request.exclude_departments,
                 **_announcement_fields(request.announce),
+                **({"quotas": [asdict(q) for q in request.quotas]} if request.quotas else {}),
             },
             # talent makes (consultation, round) unique: a retry returns the same draw
             idempotency_key=f"draw-{request.topic_id}-{request.round}",

@@ -313,8 +313,10 @@ class ConsultationWorkflow(AttentionMixin):
         """The one place a draw request is built: from the plan's format and the research
         report as it stands (an amendment sent with ``resume`` applies to the next try)."""
         assert self._decision is not None and self._decision.format is not None and self._research is not None
-        return DrawRequest(topic_id=self._topic_id, round=0, composition=COMPOSITION_BY_FORMAT[self._decision.format],
-                           expertise=self._research.expertise, exclude_departments=self._research.exclude_departments)
+        return DrawRequest(topic_id=self._topic_id, round=0,
+                           composition=self._research.composition or COMPOSITION_BY_FORMAT[self._decision.format],
+                           expertise=self._research.expertise, exclude_departments=self._research.exclude_departments,
+                           quotas=list(self._research.quotas))
 
     def _announce_value(self) -> PublicValueAnnouncement:
         """The public value the next draw will mix in: named now, known later."""

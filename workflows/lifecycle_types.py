@@ -38,12 +38,27 @@ COMPOSITION_BY_FORMAT: dict[str, dict[str, int]] = {
 
 
 @dataclass
+class DrawQuota:
+    """A quota of the consultation's own draw shape: min/max seats for attribute ==
+    value, counted among one kind of person when ``kind`` is set."""
+
+    attribute: str
+    value: str
+    min: int = 0
+    max: int | None = None
+    kind: str | None = None
+
+
+@dataclass
 class ResearchCompleted:
     """调研 done: what the draw needs to know."""
 
     report_id: int
     expertise: list[str] = field(default_factory=list)  # talents drawn must have one of these
     exclude_departments: list[str] = field(default_factory=list)  # conflicts of interest
+    # the consultation's own draw shape; None / empty: the format's defaults
+    composition: dict[str, int] | None = None
+    quotas: list[DrawQuota] = field(default_factory=list)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from services.common.workflow_errors import (
 )
 from workflows.consultation import ConsultationStatus, ConsultationWorkflow
 from workflows.lifecycle_types import (
+    DrawQuota,
     InvitationAnswer,
     MeetingHeld,
     PublicValue,
@@ -75,9 +76,17 @@ async def deliver(
 
 
 # ------------------------------------------------------------------ research
+def draw_shape(data: ResearchCompletion) -> dict:
+    """The report's draw shape as stored (validated by the schema already)."""
+    return {"composition": data.composition.model_dump() if data.composition else None,
+            "quotas": [q.model_dump() for q in data.quotas]}
+
+
 def research_update(report: ResearchReport) -> ResearchCompleted:
     return ResearchCompleted(report_id=report.id, expertise=list(report.expertise),
-                             exclude_departments=list(report.exclude_departments))
+                             exclude_departments=list(report.exclude_departments),
+                             composition=dict(report.composition) if report.composition else None,
+                             quotas=[DrawQuota(**q) for q in report.quotas or []])
 
 
 async def complete_research(
@@ -89,7 +98,7 @@ async def complete_research(
     if report is None:
         report = ResearchReport(topic_id=topic.id, summary=data.summary, expertise=list(data.expertise),
                                 exclude_departments=list(data.exclude_departments), recorded_by=recorded_by,
-                                delivery=PENDING)
+                                delivery=PENDING, **draw_shape(data))
         session.add(report)
         await session.commit()
     status = await deliver(session, client, report, ConsultationWorkflow.complete_research, research_update(report),
@@ -116,7 +125,7 @@ async def resume(
                                    update_id=f"resume-{topic.id}-{episode}", stored=False)
     report = ResearchReport(topic_id=topic.id, summary=research.summary, expertise=list(research.expertise),
                             exclude_departments=list(research.exclude_departments), recorded_by=recorded_by,
-                            delivery=PENDING_RESUME)
+                            delivery=PENDING_RESUME, **draw_shape(research))
     session.add(report)
     await session.commit()
     return await deliver_amendment(session, client, report)
