@@ -120,7 +120,7 @@ def start_stack(backend: str, data_dir: Path, database_urls: dict[str, str]) -> 
         # meeting are followed up with one working day = one second).
         "XIESHANG_CONSULTATION_DAY_SECONDS": "1",
         "XIESHANG_CONSULTATION_RESEARCH_DAYS": "600",
-        "XIESHANG_CONSULTATION_INVITATION_REPLY_DAYS": "20",
+        "XIESHANG_CONSULTATION_INVITATION_REPLY_DAYS": "60",  # generous: a loaded CI machine is slow
         "XIESHANG_CONSULTATION_EVALUATION_WINDOW_DAYS": "3",
         "XIESHANG_JWT_SECRET": secrets.token_urlsafe(32),
         "XIESHANG_TEMPORAL_TASK_QUEUE": f"xieshang-{backend}",

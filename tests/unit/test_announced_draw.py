@@ -8,8 +8,10 @@ replays against the code.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from temporalio import activity
@@ -27,7 +29,11 @@ from workflows.activities import (
     RevealRequest,
     TopicStage,
 )
-from workflows.consultation import ConsultationInput, ConsultationWorkflow, DecisionInput
+from workflows.consultation import (
+    ConsultationInput,
+    ConsultationWorkflow,
+    DecisionInput,
+)
 from workflows.followup_types import FollowUpClosed
 from workflows.lifecycle_types import (
     ConsultationTiming,
@@ -160,6 +166,9 @@ async def test_each_draw_is_announced_then_revealed_with_the_public_value_staff_
     assert result.stage == "closed"
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
     await Replayer(workflows=[ConsultationWorkflow]).replay_workflow(history)
+    if os.environ.get("XIESHANG_RECORD_HISTORIES"):
+        (Path(__file__).resolve().parents[1] / "histories" / "consultation_announced_draws.json").write_text(
+            history.to_json())
 
 
 async def wait_for(handle, condition, timeout: float = 20.0):

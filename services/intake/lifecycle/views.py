@@ -73,7 +73,7 @@ async def complete_research(
         report, status = await service.complete_research(session, client, topic, data, principal.subject)
         return 201, ResearchReportRead.model_validate(
             {**{c: getattr(report, c) for c in ("id", "topic_id", "summary", "expertise", "exclude_departments",
-                                                "created_at")}, "stage": status.stage})
+                                                "composition", "quotas", "created_at")}, "stage": status.stage})
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 

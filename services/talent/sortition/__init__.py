@@ -7,10 +7,11 @@ Pure engine: no web service, no database. Typical use::
     # publish portfolio.hash, commitment and which public randomness will be mixed in
     record = draw_panel(portfolio, secret, public_randomness, commitment)
     exported = record.to_dict()          # store / publish
-    assert verify_draw(exported).ok      # anyone, offline
+    assert verify_draw(exported).ok      # anyone, offline (replacement rounds: verify_draw(r2, r1))
 
 The solver-backed functions (build_portfolio, draw_replacements) are
-imported lazily so that verification never loads HiGHS.
+imported lazily; verification loads HiGHS only for its one exact pricing
+problem (the optimality certificate, certificate.py).
 """
 
 from __future__ import annotations
