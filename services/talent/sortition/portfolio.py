@@ -216,10 +216,12 @@ class Portfolio:
             ),
             lp_min_probability=str(d["lp_min_probability"]),
             lp_upper_bound=str(d["lp_upper_bound"]),
-            dual_prices=tuple((int(i), int(w)) for i, w in d["certificate"]["dual_prices"]),
-            objective=str(d["objective"]),
+            # records of version 1 have no certificate, objective or link (they are
+            # read for their probabilities; the verifier refuses their version)
+            dual_prices=tuple((int(i), int(w)) for i, w in d.get("certificate", {}).get("dual_prices", [])),
+            objective=str(d.get("objective", "maximin")),
             replaces=None
-            if d["replaces"] is None
+            if d.get("replaces") is None
             else (str(d["replaces"]["portfolio_hash"]), tuple(str(x) for x in d["replaces"]["declined"])),
             algorithm_version=str(d["algorithm_version"]),
             weight_denominator=int(d["weight_denominator"]),
