@@ -43,41 +43,52 @@ TOL = 1e-9
 MAX_ROUNDS_PER_LEVEL = 2000
 
 
-def _solve_level(
-    columns: list[np.ndarray], rows: np.ndarray, sizes: np.ndarray, fixed: dict[int, float]
-) -> tuple[float, np.ndarray, np.ndarray, float]:
-    """One restricted master: (z, duals per row as pricing weights, p, -dual of sum p = 1)."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
-    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
-    inf = highspy.kHighsInf
-    n_rows = len(rows)
-    is_fixed = np.array([int(t) in fixed for t in rows])
-    # rows: unfixed  z - sum a p <= 0 ; fixed  sum a p >= v ; last: sum p == 1
-    lower = np.array([fixed[int(t)] * (1 - LEVEL_SLACK) if f else -inf for t, f in zip(rows, is_fixed)])
-    upper = np.array([inf if f else 0.0 for f in is_fixed])
-    h.addRows(n_rows, lower, upper, 0, np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
-    h.addRow(1.0, 1.0, 0, np.array([], np.int32), np.array([], np.float64))
-    free_rows = np.flatnonzero(~is_fixed).astype(np.int32)
-    h.addCol(-1.0, -inf, inf, len(free_rows), free_rows, np.ones(len(free_rows)))
-    sign = np.where(is_fixed, 1.0, -1.0)
-    for x in columns:
-        a = x[rows] / sizes[rows] * sign
+class _LevelMaster:
+    """The leximin master LP, kept in one HiGHS instance across rounds and levels so
+    every re-solve warm-starts from the previous basis.
+
+    Rows (one per reachable type t, then sum p = 1):
+        sum_c a_ct p_c - z >= 0     while t is not fixed
+        sum_c a_ct p_c     >= v_t   once t is fixed (z's coefficient set to 0)
+    Column 0 is z (maximised); a composition column has +a_ct on every row.
+    """
+
+    def __init__(self, rows: np.ndarray, sizes: np.ndarray) -> None:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("random_seed", 0)
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+        h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+        inf = highspy.kHighsInf
+        self.n_rows = len(rows)
+        self.rows, self.sizes = rows, sizes
+        h.addRows(self.n_rows, np.zeros(self.n_rows), np.full(self.n_rows, inf), 0,
+                  np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
+        h.addRow(1.0, 1.0, 0, np.array([], np.int32), np.array([], np.float64))
+        h.addCol(-1.0, -inf, inf, self.n_rows, np.arange(self.n_rows, dtype=np.int32), -np.ones(self.n_rows))
+        self.h = h
+
+    def add(self, x: np.ndarray) -> None:
+        a = x[self.rows] / self.sizes[self.rows]
         nz = np.flatnonzero(a)
-        idx = np.concatenate([nz, [n_rows]]).astype(np.int32)
-        h.addCol(0.0, 0.0, inf, len(idx), idx, np.concatenate([a[nz], [1.0]]))
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise SolverFailure(f"leximin master LP: {h.modelStatusToString(h.getModelStatus())}")
-    sol = h.getSolution()
-    pi = np.array(sol.row_dual)
-    # minimisation of -z: a column's value sum_r coef_r * pi_r must exceed 0 to improve;
-    # coef is -a on unfixed rows and +a on fixed rows, 1 on the convexity row
-    weights = pi[:n_rows] * sign
-    col = np.array(sol.col_value)
-    return float(col[0]), weights, np.maximum(col[1:], 0.0), -float(pi[n_rows])
+        idx = np.concatenate([nz, [self.n_rows]]).astype(np.int32)
+        self.h.addCol(0.0, 0.0, highspy.kHighsInf, len(idx), idx, np.concatenate([a[nz], [1.0]]))
+
+    def fix(self, row: int, value: float) -> None:
+        self.h.changeCoeff(row, 0, 0.0)
+        self.h.changeRowBounds(row, value * (1 - LEVEL_SLACK), highspy.kHighsInf)
+
+    def solve(self) -> tuple[float, np.ndarray, np.ndarray, float]:
+        """(z, row duals as pricing weights, p, the value a column must exceed)."""
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise SolverFailure(f"leximin master LP: {self.h.modelStatusToString(self.h.getModelStatus())}")
+        sol = self.h.getSolution()
+        pi = np.array(sol.row_dual)
+        col = np.array(sol.col_value)
+        # minimising -z: a column improves when sum_r a_r pi_r + pi_conv > 0
+        return float(col[0]), pi[: self.n_rows], np.maximum(col[1:], 0.0), -float(pi[self.n_rows])
 
 
 def solve_leximin(tp: TypedProblem) -> tuple[MaximinSolution, int]:
@@ -94,10 +105,13 @@ def solve_leximin(tp: TypedProblem) -> tuple[MaximinSolution, int]:
     fixed: dict[int, float] = {}
     levels = 0
     p = first.probabilities
+    master = _LevelMaster(rows, sizes)
+    for x in columns:
+        master.add(x)
     while len(fixed) < len(rows):
         levels += 1
         for _ in range(MAX_ROUNDS_PER_LEVEL):
-            z, weights, p, threshold = _solve_level(columns, rows, sizes, fixed)
+            z, weights, p, threshold = master.solve()
             full = np.zeros(tp.n_types)
             full[rows] = weights / sizes[rows]
             found = solver.best_many(full)
@@ -106,19 +120,20 @@ def solve_leximin(tp: TypedProblem) -> tuple[MaximinSolution, int]:
                 if value > threshold + TOL * max(1.0, abs(threshold)) and x.tobytes() not in seen:
                     seen.add(x.tobytes())
                     columns.append(x)
+                    master.add(x)
                     added += 1
             if not added:
                 break
         else:
             raise SolverFailure(f"leximin level {levels} did not converge")
         free = [i for i, t in enumerate(rows) if int(t) not in fixed]
-        duals = {i: weights[i] for i in free}
-        tight = [i for i in free if duals[i] > 1e-9]
+        tight = [i for i in free if weights[i] > 1e-9]
         if not tight:  # degenerate duals: fix the types at the level itself
             probs = {i: sum(pc * c[rows[i]] / sizes[rows[i]] for pc, c in zip(p, columns)) for i in free}
             tight = [i for i in free if probs[i] <= z * (1 + 1e-9)] or free
         for i in tight:
             fixed[int(rows[i])] = z
+            master.fix(i, z)
     comps = np.array(columns, dtype=np.int64)
     keep = p > 1e-13
     probs = p[keep] / p[keep].sum()
