@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.talent.sortition import InvalidDrawInput, build_portfolio, draw_panel, verify_draw
+from services.talent.sortition import (
+    InvalidDrawInput,
+    build_portfolio,
+    draw_panel,
+    verify_draw,
+)
 from tests.sortition_fixtures.synthetic import synthetic_pool, synthetic_quotas
 
 
