@@ -19,10 +19,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, new_metadata, utcnow
+from services.common.idempotency import idempotency_table
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+# Answers of POST requests sent with an Idempotency-Key (services/common/idempotency.py).
+IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
 
 
 class Person(Base):
@@ -107,6 +112,14 @@ class Draw(Base):
     # announced in phase 1 when the public value does not exist yet (a coming lottery
     # draw, a future drand round): the draw then waits for POST /draws/{id}/reveal
     public_randomness_source: Mapped[str | None] = mapped_column(String(500))
+    # when the announced value becomes public (the reveal is refused before) and its
+    # format (checked at the reveal): "lottery" (RFC 3797 numbers) or "beacon" (hex)
+    public_randomness_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    public_randomness_format: Mapped[str | None] = mapped_column(String(20))
+    # voiding is an explicit, public act with a reason; a voided draw stays listed
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    void_reason: Mapped[str | None] = mapped_column(String(500))
+    voided_by: Mapped[str | None] = mapped_column(String(100))
     min_probability: Mapped[float] = mapped_column(Float)
     algorithm_version: Mapped[str] = mapped_column(String(40))
     record: Mapped[dict[str, Any] | None] = mapped_column(JSON)

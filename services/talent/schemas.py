@@ -7,7 +7,7 @@ returned (``PersonRead.contact``) to clerks only.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -166,6 +166,11 @@ class QuotaIn(_Strict):
     value: Name
     min: int = Field(default=0, ge=0, le=1000)
     max: int | None = Field(default=None, ge=0, le=1000)
+    kind: PersonKind | None = Field(
+        default=None,
+        description="count only people of this kind, e.g. public_rep with town=玉蟾街道 min 4: "
+        "four public representatives from that town",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> QuotaIn:
@@ -176,9 +181,54 @@ class QuotaIn(_Strict):
         return self
 
 
-class DrawCreate(_Strict):
+PublicRandomnessFormat = Literal["lottery", "beacon"]
+
+
+class Announcement(_Strict):
+    """The public random value a draw will mix in, named before it exists."""
+
+    public_randomness_source: str | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="instead of public_randomness: announce a public value that does not exist yet (e.g. "
+        "双色球 2026137期开奖号码, drand round 5123456); the draw stops after publishing its portfolio and "
+        "commitment (panel empty) until POST /draws/{id}/reveal brings the value",
+    )
+    public_randomness_at: datetime | None = Field(
+        default=None, description="with a source: when its value becomes public; the reveal is refused before"
+    )
+    public_randomness_format: PublicRandomnessFormat | None = Field(
+        default=None, description="with a source: lottery (RFC 3797 numbers) or beacon (64 hex digits)"
+    )
+
+    @model_validator(mode="after")
+    def _announced_completely(self) -> Announcement:
+        given = [self.public_randomness_at is not None, self.public_randomness_format is not None]
+        if self.public_randomness_source is None and any(given):
+            raise ValueError("public_randomness_at and public_randomness_format go with public_randomness_source")
+        if self.public_randomness_source is not None and not all(given):
+            raise ValueError("an announced public_randomness_source needs public_randomness_at and "
+                             "public_randomness_format")
+        if self.public_randomness_at is not None and self.public_randomness_at.tzinfo is None:
+            raise ValueError("public_randomness_at needs a time zone")
+        return self
+
+
+class DrawTerms(BaseModel):
+    """What a consultation's panel must look like, carried unchanged into every
+    replacement round (stored with each draw as its ``request``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    composition: Composition
+    expertise: list[str] = Field(default_factory=list)
+    quotas: list[QuotaIn] = Field(default_factory=list)
+    exclude_departments: list[str] = Field(default_factory=list)
+    cooldown_days: int = 90
+
+
+class DrawCreate(Announcement):
     consultation_id: int = Field(ge=1, description="the consultation (topic id of its ConsultationWorkflow)")
-    round: int = Field(ge=0, le=1000, description="0 = first draw")
+    round: int = Field(ge=0, le=1000, description="0 = first draw; after voiding the latest draw, the next round")
     composition: Composition
     expertise: Annotated[list[Expertise], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=16,
@@ -194,12 +244,6 @@ class DrawCreate(_Strict):
         default=None, min_length=1, max_length=500,
         description="a public random value mixed into the seed (RFC 3797 lottery numbers, a drand round's randomness)",
     )
-    public_randomness_source: str | None = Field(
-        default=None, min_length=1, max_length=500,
-        description="instead of public_randomness: announce a public value that does not exist yet (e.g. "
-        "双色球 2026137期); the draw stops after publishing its portfolio and commitment (panel empty) "
-        "until POST /draws/{id}/reveal brings the value",
-    )
 
     @model_validator(mode="after")
     def _no_duplicate_quotas(self) -> DrawCreate:
@@ -207,21 +251,24 @@ class DrawCreate(_Strict):
             raise ValueError("give public_randomness now or announce public_randomness_source, not both")
         seen = set()
         for q in self.quotas:
-            if (q.attribute, q.value) in seen:
-                raise ValueError(f"two quotas on {q.attribute}={q.value}")
-            seen.add((q.attribute, q.value))
+            if (q.attribute, q.value, q.kind) in seen:
+                scope = f" among {q.kind}" if q.kind else ""
+                raise ValueError(f"two quotas on {q.attribute}={q.value}{scope}")
+            seen.add((q.attribute, q.value, q.kind))
         return self
 
+    def terms(self) -> DrawTerms:
+        return DrawTerms.model_validate(self.model_dump(mode="json"))
 
-class ReplacementCreate(_Strict):
-    round: int = Field(ge=1, le=1000, description="the new round; later than the draw it replaces")
+
+class ReplacementCreate(Announcement):
+    round: int = Field(ge=1, le=1000, description="the next round: exactly one after the draw it replaces")
     declined: Annotated[list[int], AfterValidator(_unique)] = Field(
-        min_length=1, max_length=500, description="person ids on the panel who declined"
+        min_length=1, max_length=500,
+        description="person ids on the replaced draw's panel whose decline or silence the lifecycle recorded",
     )
     public_randomness: str | None = Field(default=None, min_length=1, max_length=500,
                                           description="optional public random value mixed into this round's seed")
-    public_randomness_source: str | None = Field(default=None, min_length=1, max_length=500,
-                                                 description="as in POST /draws: reveal later")
 
     @model_validator(mode="after")
     def _one_randomness(self) -> ReplacementCreate:
@@ -234,6 +281,10 @@ class RevealCreate(_Strict):
     public_randomness: str = Field(min_length=1, max_length=500, description="the announced public value, as published")
 
 
+class VoidCreate(_Strict):
+    reason: str = Field(min_length=5, max_length=500, description="why the draw is void; published beside it")
+
+
 class PublishedPortfolio(BaseModel):
     """Phase 1, published before any panel exists: anyone can hash `portfolio` (canonical
     JSON, see docs/talent-draws.md) and compare it with `portfolio_hash`."""
@@ -242,6 +293,9 @@ class PublishedPortfolio(BaseModel):
     portfolio_hash: str
     commitment: str
     public_randomness_source: str | None
+    public_randomness_at: datetime | None
+    public_randomness_format: str | None
+    announced_at: datetime
     portfolio: dict[str, Any]
 
 
@@ -259,10 +313,44 @@ class DrawRead(BaseModel):
     min_probability: float
     algorithm_version: str
     created_at: datetime
+    status: str = Field(description="announced (waiting for its public value), drawn, or void")
+    public_randomness_source: str | None = None
+    public_randomness_at: datetime | None = None
+    void_reason: str | None = None
 
 
 class DrawPage(BaseModel):
     items: list[DrawRead]
+    total: int
+    next_after: int | None
+
+
+class PublicDraw(BaseModel):
+    """What anyone may read, without a token: the announcement before the reveal,
+    then the outcome's fingerprints; a voided draw stays listed with its reason.
+    No person ids, no names."""
+
+    draw_id: int
+    consultation_id: int
+    round: int
+    replaces_draw_id: int | None
+    status: str = Field(description="announced, drawn or void")
+    announced_at: datetime = Field(description="when the portfolio hash and the commitment were published")
+    portfolio_hash: str
+    commitment: str
+    public_randomness_source: str | None
+    public_randomness_at: datetime | None
+    public_randomness_format: str | None
+    public_randomness: str | None = Field(description="the public value, once revealed")
+    seats: int
+    replaced_seats: int = Field(description="in a replacement round: how many declined or silent were replaced")
+    drawn_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+
+
+class PublicDrawPage(BaseModel):
+    items: list[PublicDraw]
     total: int
     next_after: int | None
 

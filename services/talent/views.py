@@ -1,4 +1,5 @@
-"""Talent's HTTP routes: the pool (/people) and draws (/draws).
+"""Talent's HTTP routes: the pool (/people), draws (/draws) and the public list of
+draws (/public/draws, no token).
 
 Every route declares its roles and reads top-down into service.py (people),
 imports.py (files) and draws.py (draws).
@@ -23,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import STAFF_ROLES, Principal, Role, allow
 from services.common.db import get_session
+from services.common.idempotency import Idempotency, run_idempotent
 from services.common.types import Cursor, DbId
 
 from . import draws, service
 from .imports import MAX_FILE_BYTES, parse_people_file
+from .models import IDEMPOTENCY_KEYS
 from .schemas import (
     DrawCreate,
     DrawPage,
@@ -37,16 +40,20 @@ from .schemas import (
     PersonRead,
     PersonUpdate,
     ProbabilityPage,
+    PublicDraw,
+    PublicDrawPage,
     PublishedPortfolio,
     ReplacementCreate,
     RevealCreate,
     VerificationRead,
+    VoidCreate,
 )
 from .vocabulary import AgeBand, Expertise, Gender, PersonKind
 
 router = APIRouter(prefix="/people", tags=["people 人才库"])
 draw_router = APIRouter(prefix="/draws", tags=["draws 抽选"])
-routers = (router, draw_router)
+public_router = APIRouter(prefix="/public/draws", tags=["public 公示"])
+routers = (router, draw_router, public_router)
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 IdempotencyKey = Annotated[
@@ -57,6 +64,9 @@ READERS = (*STAFF_ROLES, Role.SERVICE)
 Clerk = Annotated[Principal, Depends(allow(Role.CLERK))]
 Reader = Annotated[Principal, Depends(allow(*READERS))]
 Drawer = Annotated[Principal, Depends(allow(Role.SERVICE, Role.CLERK))]
+# Replacements follow the declines and silences the consultation's lifecycle recorded:
+# only the lifecycle (the service principal) asks for them.
+Lifecycle = Annotated[Principal, Depends(allow(Role.SERVICE))]
 REPEATED: dict[int | str, dict[str, Any]] = {200: {"description": "Repeated request: the first answer"}}
 
 
@@ -130,41 +140,59 @@ async def list_people(
 # ------------------------------------------------------------------------ draws
 @draw_router.post("", response_model=DrawRead, status_code=status.HTTP_201_CREATED, responses={
     **REPEATED,
-    409: {"description": "This (consultation_id, round) already has a draw made from another request"},
-    422: {"description": "Invalid request, or quotas that cannot be met (`constraint` names it); nothing stored"},
+    409: {"description": "This (consultation_id, round) already has a draw made from another request, or the "
+          "consultation already has a draw that is not void"},
+    422: {"description": "Invalid request (round 0 first, then one after a voided draw), or quotas that cannot be "
+          "met (`constraint` names it); nothing stored"},
 }, summary="Draw a consultation's participants (service, clerk); idempotent per (consultation_id, round)")
-async def create_draw(
-    data: DrawCreate, response: Response, session: Session, principal: Drawer,
-    idempotency_key: IdempotencyKey = None,  # accepted; (consultation_id, round) already makes the call idempotent
-) -> DrawRead:
-    draw, created = await draws.create_draw(session, data, principal)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return draws.to_read(draw)
+async def create_draw(data: DrawCreate, session: Session, principal: Drawer, idem: Idempotency) -> JSONResponse:
+    async def handler() -> tuple[int, DrawRead]:
+        draw, created = await draws.create_draw(session, data, principal)
+        return (201 if created else 200), draws.to_read(draw)
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
 
 @draw_router.post("/{draw_id}/replacements", response_model=DrawRead, status_code=status.HTTP_201_CREATED, responses={
     **REPEATED,
-    409: {"description": "This (consultation_id, round) already has a draw made from another request"},
-    422: {"description": "Invalid request, or quotas that cannot be met with the kept members; nothing stored"},
-}, summary="Replace those who declined (service, clerk); the quotas still hold for the whole panel")
+    409: {"description": "Another request for this round, the draw is void, or it is not the latest"},
+    422: {"description": "Not the next round, declined not on the panel, or quotas that cannot be met with the "
+          "kept members; nothing stored"},
+}, summary="Replace the declined or silent (service: the lifecycle); the quotas still hold for the whole panel")
 async def create_replacement(
-    draw_id: DbId, data: ReplacementCreate, response: Response, session: Session, principal: Drawer,
-    idempotency_key: IdempotencyKey = None,  # accepted; (consultation_id, round) already makes the call idempotent
-) -> DrawRead:
-    draw, created = await draws.create_replacement(session, draw_id, data, principal)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return draws.to_read(draw)
+    draw_id: DbId, data: ReplacementCreate, session: Session, principal: Lifecycle, idem: Idempotency,
+) -> JSONResponse:
+    async def handler() -> tuple[int, DrawRead]:
+        draw, created = await draws.create_replacement(session, draw_id, data, principal)
+        return (201 if created else 200), draws.to_read(draw)
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
 
 @draw_router.post("/{draw_id}/reveal", response_model=DrawRead, responses={
-    409: {"description": "The draw announced no public randomness, or was revealed with another value"},
+    409: {"description": "No public randomness announced, the draw is void, the announced time has not come "
+          "(Retry-After), or it was revealed with another value"},
+    422: {"description": "The value does not have the announced format"},
 }, summary="Bring the announced public random value and draw the panel (service, clerk); repeatable")
 async def reveal_draw(
-    draw_id: DbId, data: RevealCreate, session: Session, _: Drawer, idempotency_key: IdempotencyKey = None,
-) -> DrawRead:
-    return draws.to_read(await draws.reveal(session, draw_id, data))
+    draw_id: DbId, data: RevealCreate, session: Session, principal: Drawer, idem: Idempotency,
+) -> JSONResponse:
+    async def handler() -> tuple[int, DrawRead]:
+        return 200, draws.to_read(await draws.reveal(session, draw_id, data))
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+
+
+@draw_router.post("/{draw_id}/void", response_model=DrawRead, responses={
+    409: {"description": "Not the consultation's latest draw, or voided before for another reason"},
+}, summary="Void the latest draw, with a reason published beside it (clerk, service); repeatable")
+async def void_draw(
+    draw_id: DbId, data: VoidCreate, session: Session, principal: Drawer, idem: Idempotency,
+) -> JSONResponse:
+    async def handler() -> tuple[int, DrawRead]:
+        return 200, draws.to_read(await draws.void(session, draw_id, data, principal))
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
 
 @draw_router.get("/{draw_id}/portfolio", response_model=PublishedPortfolio,
@@ -211,6 +239,25 @@ async def export_draw(draw_id: DbId, session: Session, _: Reader) -> JSONRespons
 @draw_router.get("/{draw_id}/verify", response_model=VerificationRead,
                  summary="Verify the stored record: every check of the offline verifier, no solver")
 async def verify_draw(draw_id: DbId, session: Session, _: Reader) -> VerificationRead:
-    record = draws.drawn_record(await draws.get_draw(session, draw_id))
-    report = await draws.verify(record)
+    report = await draws.verify(session, await draws.get_draw(session, draw_id))
     return VerificationRead(ok=report.ok, passed=report.passed, failures=report.failures)
+
+
+# ------------------------------------------------------------------------ public
+@public_router.get("", response_model=PublicDrawPage,
+                   summary="Every draw's announcement and outcome fingerprints, voided ones with their reason "
+                   "(no token)")
+async def list_public_draws(
+    session: Session,
+    consultation_id: Annotated[DbId | None, Query()] = None,
+    after: Annotated[Cursor | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PublicDrawPage:
+    return await draws.list_public(session, consultation_id=consultation_id, after=after, limit=limit)
+
+
+@public_router.get("/{draw_id}", response_model=PublicDraw,
+                   summary="One draw's announcement: portfolio hash, commitment, the public value to come and when "
+                   "(no token)")
+async def read_public_draw(draw_id: DbId, session: Session) -> PublicDraw:
+    return draws.to_public(await draws.get_draw(session, draw_id))

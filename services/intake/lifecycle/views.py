@@ -22,6 +22,7 @@ from . import service
 from .schemas import (
     ConsultationRead,
     InvitationAnswerIn,
+    PublicValueIn,
     ResearchCompletion,
     ResearchReportRead,
     ResumeIn,
@@ -73,7 +74,7 @@ async def complete_research(
         report, status = await service.complete_research(session, client, topic, data, principal.subject)
         return 201, ResearchReportRead.model_validate(
             {**{c: getattr(report, c) for c in ("id", "topic_id", "summary", "expertise", "exclude_departments",
-                                                "created_at")}, "stage": status.stage})
+                                                "composition", "quotas", "created_at")}, "stage": status.stage})
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
 
@@ -103,6 +104,21 @@ async def answer_invitation(
     async def handler():
         await topics.get_topic(session, topic_id)
         status = await service.answer_invitation(client, topic_id, person_id, data.accepted)
+        return 200, service.to_consultation_read(status)
+
+    return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
+
+
+@router.post("/topics/{topic_id}/draws/{draw_id}/public-value", response_model=ConsultationRead,
+             responses=WORKFLOW_RESPONSES,
+             summary="Enter an announced draw's public random value once it is public (clerk); the draw is revealed")
+async def enter_public_value(
+    topic_id: DbId, draw_id: DbId, data: PublicValueIn, client: Consultation,
+    session: Session, idem: Idempotency, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
+) -> JSONResponse:
+    async def handler():
+        await topics.get_topic(session, topic_id)
+        status = await service.enter_public_value(client, topic_id, draw_id, data.public_randomness)
         return 200, service.to_consultation_read(status)
 
     return await run_idempotent(session, IDEMPOTENCY_KEYS, idem, principal, handler)
