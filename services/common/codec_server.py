@@ -102,14 +102,14 @@ async def preflight(request: Request) -> Response:
     return Response(status_code=204 if headers else 403, headers=headers)
 
 
-@router.post("/decode", summary="Decode Temporal payloads for the Web UI (operator, clerk)")
+@router.post("/decode", openapi_extra={"x-roles": ["operator", "clerk"]}, summary="Decode Temporal payloads for the Web UI (operator, clerk)")
 async def decode(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Response:
     return await _run(request, _bearer_token(credentials), "decode")
 
 
-@router.post("/encode", summary="Encode Temporal payloads for the Web UI (operator, clerk)")
+@router.post("/encode", openapi_extra={"x-roles": ["operator", "clerk"]}, summary="Encode Temporal payloads for the Web UI (operator, clerk)")
 async def encode(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Response:
