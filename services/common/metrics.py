@@ -108,8 +108,9 @@ def install_metrics(app: FastAPI, service: str, refreshers: list[Refresher] | No
     app.add_middleware(RequestMetrics, service=service)
     app.state.metric_refreshers = list(refreshers or [])
     router = APIRouter(tags=["health"])
+    # Not in the OpenAPI document: a Prometheus scrape in its own text format, not part of the API.
 
-    @router.get("/metrics", summary="Prometheus metrics of this service", include_in_schema=True)
+    @router.get("/metrics", summary="Prometheus metrics of this service", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         for refresh in request.app.state.metric_refreshers:
             try:
