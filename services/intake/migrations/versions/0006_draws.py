@@ -1,6 +1,6 @@
 """research reports carry the consultation's own draw shape
 
-Revision ID: 0005_draws
+Revision ID: 0006_draws
 Revises: 0005_speed
 Create Date: 2026-11-30 21:30:00
 
@@ -10,7 +10,7 @@ too, [] when none); existing reports keep the defaults.
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005_draws'
+revision = '0006_draws'
 down_revision = '0005_speed'
 branch_labels = None
 depends_on = None
