@@ -5,14 +5,13 @@ the quota holds in the first draw and in the replacement round after a decline."
 
 from __future__ import annotations
 
-import time
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from services.common.auth import Role
+from tests.e2e.intake_helpers import enter_public_value
 from tests.e2e.test_kindergarten_case import intake
 from tests.e2e.test_walking_skeleton import eventually
 from tests.stack import Stack
@@ -68,14 +67,7 @@ def test_a_kind_scoped_town_quota_holds_in_every_round(stack: Stack) -> None:
                    and people[pid]["town"] == town)
 
     def reveal(round_: int) -> dict:
-        status = eventually(lambda: (c := intake(stack, "GET", f"/topics/{tid}/consultation", Role.OPERATOR).json())
-                            ["announcement"] and c["announcement"]["round"] == round_ and c, what=f"round {round_}")
-        a = status["announcement"]
-        time.sleep(max(0.0, (datetime.fromisoformat(a["public_randomness_at"]) - datetime.now(UTC)).total_seconds())
-                   + 0.2)
-        entered = intake(stack, "POST", f"/topics/{tid}/draws/{a['draw_id']}/public-value",
-                         json={"public_randomness": f"{round_ + 1}.7./"})
-        assert entered.status_code == 200, entered.text
+        enter_public_value(stack, tid, round_, f"{round_ + 1}.7./")
         return eventually(lambda: (c := intake(stack, "GET", f"/topics/{tid}/consultation", Role.OPERATOR).json())
                           ["stage"] == "inviting" and c["announcement"] is None and c, what="inviting")
 

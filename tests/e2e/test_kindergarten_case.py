@@ -11,14 +11,14 @@ owned by the education bureau → no progress → escalation to level 2 → exte
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import httpx
 import pytest
 
 from services.common.auth import Role
+from tests.e2e.intake_helpers import enter_public_value
 from tests.e2e.test_walking_skeleton import eventually, ui_query
 from tests.stack import Stack
 
@@ -77,24 +77,6 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
     def reach(stage: str, timeout: float = 60) -> dict:
         return eventually(lambda: (c := consultation())["stage"] == stage and c, timeout=timeout, what=stage)
 
-    def enter_public_value(round_: int, value: str) -> None:
-        """The draw is announced before its seed exists: publicly readable, the value
-        refused before its time, then entered by the clerk, and the draw revealed."""
-        announced = eventually(lambda: (c := consultation())["announcement"] and c["announcement"]["round"] == round_
-                               and c, what=f"draw announced (round {round_})")
-        a = announced["announcement"]
-        public = httpx.get(f"{stack.url('talent')}/public/draws/{a['draw_id']}", timeout=30)  # no token
-        assert public.status_code == 200, public.text
-        assert public.json()["status"] == "announced" and public.json()["portfolio_hash"] == a["portfolio_hash"]
-        assert public.json()["public_randomness_source"] == a["public_randomness_source"]
-        at = datetime.fromisoformat(a["public_randomness_at"])
-        path = f"/topics/{tid}/draws/{a['draw_id']}/public-value"
-        if datetime.now(UTC) < at - timedelta(seconds=0.5):
-            assert intake(stack, "POST", path, json={"public_randomness": value}).status_code == 409  # too early
-        time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.2)
-        entered = intake(stack, "POST", path, json={"public_randomness": value})
-        assert entered.status_code == 200, entered.text
-
     # 1. 委员荐题: a member recommends the topic.
     created = intake(stack, "POST", "/topics", json={
         "title": f"县城公办幼儿园学位严重不足-{year}",
@@ -118,7 +100,7 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
         "summary": "毛入园率85%，普惠性幼儿园学位占50%。", "expertise": ["学前教育"], "exclude_departments": [EDU],
     })
     assert research.status_code == 201, research.text
-    enter_public_value(0, "3.8.12.17.29.41./5./")
+    enter_public_value(stack, tid, 0, "3.8.12.17.29.41./5./")
     inviting = reach("inviting")
     invited = {i["person_id"] for i in inviting["invitations"]}
     assert len(inviting["panel"]) == 19 and invited == set(inviting["panel"])  # 8 talents + 6 members + 5 public
@@ -134,7 +116,7 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
     decliner = next(pid for pid in sorted(invited) if people[pid]["kind"] == "talent")
     declined = intake(stack, "POST", f"/topics/{tid}/invitations/{decliner}/answer", json={"accepted": False})
     assert declined.status_code == 200, declined.text
-    enter_public_value(1, "2.9.14.18.25.31./7./")
+    enter_public_value(stack, tid, 1, "2.9.14.18.25.31./7./")
     replaced = eventually(lambda: (c := consultation()) and len(c["invitations"]) == 20 and c, what="replacement round")
     newcomer = next(i for i in replaced["invitations"] if i["round"] == 1)
     newcomer_person = httpx.get(f"{stack.url('talent')}/people/{newcomer['person_id']}", headers=stack.auth(Role.CLERK)).json()
