@@ -229,14 +229,18 @@ async def draw_probabilities(
     return draws.probabilities(await draws.get_draw(session, draw_id), after=after, limit=limit)
 
 
-@draw_router.get("/{draw_id}/export", summary="The draw record an auditor verifies offline "
+NOT_FINISHED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The draw has no panel yet (announced, waiting for its public value)"}}
+
+
+@draw_router.get("/{draw_id}/export", responses=NOT_FINISHED, summary="The draw record an auditor verifies offline "
                  "(python -m services.talent.sortition.verify FILE)")
 async def export_draw(draw_id: DbId, session: Session, _: Reader) -> JSONResponse:
     record = draws.drawn_record(await draws.get_draw(session, draw_id))
     return JSONResponse(record, headers={"Content-Disposition": f'attachment; filename="draw-{draw_id}.json"'})
 
 
-@draw_router.get("/{draw_id}/verify", response_model=VerificationRead,
+@draw_router.get("/{draw_id}/verify", response_model=VerificationRead, responses=NOT_FINISHED,
                  summary="Verify the stored record: every check of the offline verifier, no solver")
 async def verify_draw(draw_id: DbId, session: Session, _: Reader) -> VerificationRead:
     report = await draws.verify(session, await draws.get_draw(session, draw_id))
