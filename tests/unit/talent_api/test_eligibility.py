@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from services.talent.draws import (
+from services.talent.draws.service import (
     engine_person,
     engine_quotas,
     readable,
     sort_eligibility,
 )
-from services.talent.models import Person
-from services.talent.schemas import DrawTerms
+from services.talent.people.models import Person
+from services.talent.draws.schemas import DrawTerms
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 REQUEST = DrawTerms.model_validate({

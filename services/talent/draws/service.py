@@ -45,7 +45,8 @@ from services.common.metrics import DRAW_DURATION
 from services.common.pagination import keyset_page
 from services.common.problems import PROBLEM_BASE, Problem
 
-from .models import Draw, Person
+from ..people.models import Person
+from .models import Draw
 from .schemas import (
     DrawCreate,
     DrawPage,
@@ -61,7 +62,7 @@ from .schemas import (
     RevealCreate,
     VoidCreate,
 )
-from .sortition import (
+from ..sortition import (
     ALGORITHM_VERSION,
     InfeasibleQuotas,
     InvalidDrawInput,
@@ -75,11 +76,11 @@ from .sortition import (
     public_value_problem,
     sha256_hex,
 )
-from .sortition import Person as DrawPerson
-from .vocabulary import UNKNOWN
+from ..sortition import Person as DrawPerson
+from ..vocabulary import UNKNOWN
 
 if TYPE_CHECKING:
-    from .sortition import VerificationReport
+    from ..sortition import VerificationReport
 
 log = structlog.get_logger()
 
@@ -339,7 +340,7 @@ async def create_draw(session: AsyncSession, data: DrawCreate, principal: Princi
         raise _round_problem(f"after the voided draw {latest.id} (round {latest.round}) the next draw is round "
                              f"{latest.round + 1}.", "consecutive")
 
-    from .sortition import build_portfolio
+    from ..sortition import build_portfolio
 
     terms = data.terms()
     eligibility = sort_eligibility(await _all_people(session), terms, utcnow())
@@ -391,7 +392,7 @@ async def create_replacement(
                       errors=[{"field": "declined", "rule": "on_panel",
                                "message": f"{not_on_panel} not on the panel of draw {base.id}"}])
 
-    from .sortition import draw_replacements
+    from ..sortition import draw_replacements
 
     terms = DrawTerms.model_validate(base.request)
     request = {**base.request, "round": data.round, "public_randomness": data.public_randomness,
@@ -510,7 +511,7 @@ def announcement(draw: Draw) -> dict[str, Any]:
 async def verify(session: AsyncSession, draw: Draw) -> VerificationReport:
     """The offline verifier on the stored record; a replacement round is checked
     against the record of the round it replaces."""
-    from .sortition import verify_draw
+    from ..sortition import verify_draw
 
     record = drawn_record(draw)
     previous = None

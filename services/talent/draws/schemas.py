@@ -1,155 +1,18 @@
-"""Talent's API shapes.
-
-Contact details (phone, email) are personal data: they are accepted on input and
-returned (``PersonRead.contact``) to clerks only.
-"""
+"""Draws' API shapes: typed requests (DrawCreate, ReplacementCreate, RevealCreate,
+VoidCreate), the terms carried into every round (DrawTerms) and what is published."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from services.common.text import ensure_no_control_characters
-from services.common.types import Day
-
-from .vocabulary import (
-    EXPERTISE_FIELDS,
-    AgeBand,
-    Expertise,
-    Gender,
-    PersonKind,
-    QuotaAttribute,
-)
+from ..fields import Name, Strict, unique
+from ..vocabulary import EXPERTISE_FIELDS, Expertise, PersonKind, QuotaAttribute
 
 
-def _single_line(value: str) -> str:
-    return ensure_no_control_characters(value, field_name="value", allow_newlines=False, include_invisible=True)
-
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(_single_line)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), AfterValidator(_single_line)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30, pattern=r"^\+?[0-9][0-9 \-]{4,28}$")]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-
-
-def _unique(values: list[Any]) -> list[Any]:
-    return list(dict.fromkeys(values))  # keeps the order the clerk gave
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _PersonFields(_Strict):
-    expertise: Annotated[list[Expertise], AfterValidator(_unique)] = Field(
-        default_factory=list, max_length=10, description="专业领域, from the controlled vocabulary"
-    )
-    tags: Annotated[list[Tag], AfterValidator(_unique)] = Field(default_factory=list, max_length=20, description="free tags")
-    sector: Name | None = Field(default=None, description="界别")
-    town: Name | None = Field(default=None, description="镇（街道）")
-    gender: Gender | None = None
-    age_band: AgeBand | None = None
-    active: bool = True
-    unavailable_until: Day | None = Field(default=None, description="not drawn up to and including this date")
-    conflict_departments: Annotated[list[Name], AfterValidator(_unique)] = Field(
-        default_factory=list, max_length=20, description="departments with a declared conflict of interest (e.g. 教育体育局)"
-    )
-    conflict_organisations: Annotated[list[Name], AfterValidator(_unique)] = Field(
-        default_factory=list, max_length=20, description="organisations with a declared conflict of interest"
-    )
-    phone: Phone | None = Field(default=None, description="personal data: clerks only")
-    email: Email | None = Field(default=None, description="personal data: clerks only")
-
-
-class PersonCreate(_PersonFields):
-    kind: PersonKind = Field(description="talent 协商人才 | member 政协委员 | public_rep 群众代表")
-    display_name: Name
-
-
-class PersonUpdate(_Strict):
-    """PATCH: only the fields given change; null clears an optional field."""
-
-    kind: PersonKind | None = None
-    display_name: Name | None = None
-    expertise: Annotated[list[Expertise], AfterValidator(_unique)] | None = Field(default=None, max_length=10)
-    tags: Annotated[list[Tag], AfterValidator(_unique)] | None = Field(default=None, max_length=20)
-    sector: Name | None = None
-    town: Name | None = None
-    gender: Gender | None = None
-    age_band: AgeBand | None = None
-    active: bool | None = None
-    unavailable_until: Day | None = None
-    conflict_departments: Annotated[list[Name], AfterValidator(_unique)] | None = Field(default=None, max_length=20)
-    conflict_organisations: Annotated[list[Name], AfterValidator(_unique)] | None = Field(default=None, max_length=20)
-    phone: Phone | None = None
-    email: Email | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> PersonUpdate:
-        for name in ("kind", "display_name", "active", "expertise", "tags", "conflict_departments", "conflict_organisations"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
-
-
-class Contact(BaseModel):
-    phone: str | None
-    email: str | None
-
-
-class PersonRead(BaseModel):
-    """A person as every reader sees it: no contact details."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    kind: str
-    display_name: str
-    expertise: list[str]
-    tags: list[str]
-    sector: str | None
-    town: str | None
-    gender: str | None
-    age_band: str | None
-    active: bool
-    unavailable_until: date | None
-    conflict_departments: list[str]
-    conflict_organisations: list[str]
-    last_drawn_at: datetime | None
-    created_at: datetime
-    contact: Contact | None = Field(default=None, description="clerks only; null for every other role")
-
-
-class PersonPage(BaseModel):
-    items: list[PersonRead]
-    total: int
-    next_after: int | None
-
-
-class ImportRowError(BaseModel):
-    row: int = Field(description="row number as the spreadsheet shows it (the header is row 1)")
-    field: str
-    rule: str
-    message: str
-
-
-class ImportResult(BaseModel):
-    import_id: int
-    rows: int
-    person_ids: list[int]
-
-
-# ------------------------------------------------------------------------- draws
-class Composition(_Strict):
+class Composition(Strict):
     talent: int = Field(default=0, ge=0, le=500, description="协商人才")
     member: int = Field(default=0, ge=0, le=500, description="政协委员")
     public_rep: int = Field(default=0, ge=0, le=500, description="群众代表")
@@ -161,7 +24,7 @@ class Composition(_Strict):
         return self
 
 
-class QuotaIn(_Strict):
+class QuotaIn(Strict):
     attribute: QuotaAttribute
     value: Name
     min: int = Field(default=0, ge=0, le=1000)
@@ -184,7 +47,7 @@ class QuotaIn(_Strict):
 PublicRandomnessFormat = Literal["lottery", "beacon"]
 
 
-class Announcement(_Strict):
+class Announcement(Strict):
     """The public random value a draw will mix in, named before it exists."""
 
     public_randomness_source: str | None = Field(
@@ -230,12 +93,12 @@ class DrawCreate(Announcement):
     consultation_id: int = Field(ge=1, description="the consultation (topic id of its ConsultationWorkflow)")
     round: int = Field(ge=0, le=1000, description="0 = first draw; after voiding the latest draw, the next round")
     composition: Composition
-    expertise: Annotated[list[Expertise], AfterValidator(_unique)] = Field(
+    expertise: Annotated[list[Expertise], AfterValidator(unique)] = Field(
         default_factory=list, max_length=16,
         description="talents must have at least one of these fields; members and public reps are not filtered",
     )
     quotas: list[QuotaIn] = Field(default_factory=list, max_length=200)
-    exclude_departments: Annotated[list[Name], AfterValidator(_unique)] = Field(
+    exclude_departments: Annotated[list[Name], AfterValidator(unique)] = Field(
         default_factory=list, max_length=50,
         description="people declaring a conflict with any of these departments are not drawn",
     )
@@ -263,7 +126,7 @@ class DrawCreate(Announcement):
 
 class ReplacementCreate(Announcement):
     round: int = Field(ge=1, le=1000, description="the next round: exactly one after the draw it replaces")
-    declined: Annotated[list[int], AfterValidator(_unique)] = Field(
+    declined: Annotated[list[int], AfterValidator(unique)] = Field(
         min_length=1, max_length=500,
         description="person ids on the replaced draw's panel whose decline or silence the lifecycle recorded",
     )
@@ -277,11 +140,11 @@ class ReplacementCreate(Announcement):
         return self
 
 
-class RevealCreate(_Strict):
+class RevealCreate(Strict):
     public_randomness: str = Field(min_length=1, max_length=500, description="the announced public value, as published")
 
 
-class VoidCreate(_Strict):
+class VoidCreate(Strict):
     reason: str = Field(min_length=5, max_length=500, description="why the draw is void; published beside it")
 
 
