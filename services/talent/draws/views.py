@@ -97,7 +97,7 @@ async def void_draw(
 
 
 @router.get("/{draw_id}/portfolio", response_model=PublishedPortfolio,
-                 summary="Phase 1 as published before the panel: the portfolio, its hash, the commitment")
+            summary="Phase 1 as published before the panel: the portfolio, its hash, the commitment")
 async def draw_portfolio(draw_id: DbId, session: Session, _: Reader) -> PublishedPortfolio:
     return draws.published_portfolio(await draws.get_draw(session, draw_id))
 
@@ -119,7 +119,7 @@ async def read_draw(draw_id: DbId, session: Session, _: Reader) -> DrawRead:
 
 
 @router.get("/{draw_id}/probabilities", response_model=ProbabilityPage,
-                 summary="Each eligible person's exact selection probability (by person id, keyset pages)")
+            summary="Each eligible person's exact selection probability (by person id, keyset pages)")
 async def draw_probabilities(
     draw_id: DbId,
     session: Session,
@@ -135,14 +135,14 @@ NOT_FINISHED: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{draw_id}/export", responses=NOT_FINISHED, summary="The draw record an auditor verifies offline "
-                 "(python -m services.talent.sortition.verify FILE)")
+            "(python -m services.talent.sortition.verify FILE)")
 async def export_draw(draw_id: DbId, session: Session, _: Reader) -> JSONResponse:
     record = draws.drawn_record(await draws.get_draw(session, draw_id))
     return JSONResponse(record, headers={"Content-Disposition": f'attachment; filename="draw-{draw_id}.json"'})
 
 
 @router.get("/{draw_id}/verify", response_model=VerificationRead, responses=NOT_FINISHED,
-                 summary="Verify the stored record: every check of the offline verifier, no solver")
+            summary="Verify the stored record: every check of the offline verifier, no solver")
 async def verify_draw(draw_id: DbId, session: Session, _: Reader) -> VerificationRead:
     report = await draws.verify(session, await draws.get_draw(session, draw_id))
     return VerificationRead(ok=report.ok, passed=report.passed, failures=report.failures)
