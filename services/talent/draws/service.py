@@ -46,22 +46,6 @@ from services.common.pagination import keyset_page
 from services.common.problems import PROBLEM_BASE, Problem
 
 from ..people.models import Person
-from .models import Draw
-from .schemas import (
-    DrawCreate,
-    DrawPage,
-    DrawRead,
-    DrawTerms,
-    ProbabilityPage,
-    ProbabilityRead,
-    PublicDraw,
-    PublicDrawPage,
-    PublishedPortfolio,
-    QuotaIn,
-    ReplacementCreate,
-    RevealCreate,
-    VoidCreate,
-)
 from ..sortition import (
     ALGORITHM_VERSION,
     InfeasibleQuotas,
@@ -78,6 +62,22 @@ from ..sortition import (
 )
 from ..sortition import Person as DrawPerson
 from ..vocabulary import UNKNOWN
+from .models import Draw
+from .schemas import (
+    DrawCreate,
+    DrawPage,
+    DrawRead,
+    DrawTerms,
+    ProbabilityPage,
+    ProbabilityRead,
+    PublicDraw,
+    PublicDrawPage,
+    PublishedPortfolio,
+    QuotaIn,
+    ReplacementCreate,
+    RevealCreate,
+    VoidCreate,
+)
 
 if TYPE_CHECKING:
     from ..sortition import VerificationReport
