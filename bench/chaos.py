@@ -70,6 +70,7 @@ sys.path.insert(0, str(ROOT))
 from services.common.auth import Role, mint_token
 from services.common.devstack import Backoff, DevStack, StackPorts, free_port
 from services.common.settings import SERVICE_NAMES, Settings
+from tests.e2e.intake_helpers import due_public_value
 from tests.stack import (
     POSTGRES_ADMIN_URL,
     create_postgres_databases,
@@ -279,13 +280,33 @@ class Driver:
                      act=lambda c: tolerant("intake", "POST", f"/topics/{tid}/research-completion", Role.CLERK,
                                             json_body={"summary": "毛入园率85%，普惠性幼儿园学位占50%。",
                                                        "expertise": [EXPERTISE], "exclude_departments": []}))
-        c = self.observe(plan, tid, lambda c: c["stage"] == "inviting" and c["invitations"], "inviting", STEP)
+
+        def reveal(c: dict) -> None:
+            # Each draw is announced first; once its announced time has come the clerk
+            # enters the public value (tests/e2e/intake_helpers.py, as every test does).
+            if entry := due_public_value(c):
+                path, body = entry
+                tolerant("intake", "POST", path, Role.CLERK, json_body=body)
+
+        c = self.observe(plan, tid, lambda c: c["stage"] == "inviting" and c["invitations"], "inviting", STEP,
+                         act=reveal, act_every=1)
         if plan.declines:
             talents = sorted(inv["person_id"] for inv in c["invitations"] if inv["round"] == 0)
             decliner = self._first_talent(talents)
+
+            asked = [0.0]
+
+            def decline(c: dict) -> None:
+                # the decline asked again every 20 s while lost; the replacement round's
+                # announcement answered as soon as its value is due
+                if not c.get("announcement") and time.monotonic() - asked[0] > 20:
+                    asked[0] = time.monotonic()
+                    tolerant("intake", "POST", f"/topics/{tid}/invitations/{decliner}/answer", Role.CLERK,
+                             json_body={"accepted": False})
+                reveal(c)
+
             self.observe(plan, tid, lambda c: any(inv["round"] == 1 for inv in c["invitations"]), "replacement",
-                         STEP, act=lambda c: tolerant("intake", "POST", f"/topics/{tid}/invitations/{decliner}/answer",
-                                                     Role.CLERK, json_body={"accepted": False}))
+                         STEP, act=decline, act_every=1)
 
         def accept_pending(c: dict) -> None:
             for inv in c["invitations"]:

@@ -3,7 +3,7 @@
     PYTHONPATH=. /work/main/.venv/bin/python bench/draw_benchmark.py [--library-1000]
 
 Pools of 100, 1,000 and 10,000 people are generated deterministically
-(services.talent.sortition.synthetic: kind, expertise, town, gender, with a
+(tests.sortition_fixtures.synthetic: kind, expertise, town, gender, with a
 composition by kind and quotas on the other three). Each measurement runs in
 its own subprocess so the peak resident memory (ru_maxrss, which includes
 HiGHS' C++ allocations that tracemalloc cannot see) belongs to that run only.
@@ -34,7 +34,7 @@ POOL_SEED = 1
 
 WORKER = r"""
 import json, resource, sys, time
-from services.talent.sortition.synthetic import synthetic_pool, synthetic_quotas
+from tests.sortition_fixtures.synthetic import synthetic_pool, synthetic_quotas
 engine, n, k, seed, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 composition, quotas = synthetic_quotas(k)
 pool = synthetic_pool(n, seed=seed)
@@ -43,7 +43,7 @@ import os
 out["load_average_before"] = os.getloadavg()[0]
 # imports (scipy, highspy, the library) are not part of the measured time
 from services.talent.sortition import build_portfolio, draw_panel, verify_draw
-from services.talent.sortition.reference import library_maximin
+from tests.sortition_fixtures.reference import library_maximin
 import sortition_algorithms.committee_generation
 if engine == "xieshang":
     times = []

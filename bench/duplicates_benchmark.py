@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.intake.duplicates import LUXIAN_TOWNS, DuplicateIndex, load_pairs  # noqa: E402
+from services.intake.duplicates import LUXIAN_TOWNS, DuplicateIndex, load_pairs
 
 PAIRS = Path(__file__).resolve().parents[1] / "tests/unit/intake/data/duplicate_pairs.jsonl"
 FILLER = ["已经很久了", "大家都很关心", "孩子老人都受影响", "请尽快答复", "多次反映无果", "附近居民意见很大"]

@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 
 from services.common.auth import Role, mint_token
 from services.common.settings import Settings, get_settings
+from services.talent.sortition import format_rfc3797
 
 EDU = "教育体育局"
 
@@ -128,12 +129,39 @@ class Demo:
             "summary": "调研组走访相关部门和乡镇，形成调研报告。", "expertise": expertise,
             "exclude_departments": [department]})
 
+    def reveal(self, topic_id: int, round_: int, timeout: float = 60) -> None:
+        """Each draw is announced before its seed exists (talent's GET /public/draws shows
+        it to anyone); once the announced time has come the clerk enters the public value
+        (here a local one, the same flow as production) and the draw is revealed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.call("intake", "GET", f"/topics/{topic_id}/consultation", Role.OPERATOR)
+            announcement = status.get("announcement")
+            if announcement and announcement["round"] == round_:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"demo: topic {topic_id} announced no draw for round {round_}")
+            time.sleep(0.3)
+        at = datetime.fromisoformat(announcement["public_randomness_at"])
+        wait = (at - datetime.now(UTC)).total_seconds()
+        if wait > 120:
+            raise SystemExit(f"demo: draw {announcement['draw_id']} waits for its public value until {at}; for the "
+                             "demo start `make up` with XIESHANG_CONSULTATION_PUBLIC_VALUE_DAYS=0.0002 (about 17 s)")
+        time.sleep(max(0.0, wait) + 0.2)
+        value = format_rfc3797([[3 + round_, 8, 12, 17, 29, 41], [5]])
+        self.call("intake", "POST", f"/topics/{topic_id}/draws/{announcement['draw_id']}/public-value",
+                  json={"public_randomness": value})
+        self.step(f"topic {topic_id}: draw {announcement['draw_id']} announced, revealed with public value {value}")
+
     def invite_all(self, topic_id: int, decline_one: bool = False) -> dict:
+        self.reveal(topic_id, 0)
         status = self.stage(topic_id, "inviting")
         if decline_one:
             first = sorted(status["panel"])[0]
             self.call("intake", "POST", f"/topics/{topic_id}/invitations/{first}/answer", json={"accepted": False})
-            time.sleep(2)  # the replacement round
+            self.reveal(topic_id, 1)  # the replacement round, announced the same way
+            self.stage(topic_id, "inviting")
+            time.sleep(1)
         status = self.call("intake", "GET", f"/topics/{topic_id}/consultation", Role.OPERATOR)
         for invitation in status["invitations"]:
             if invitation["answer"] == "pending":
@@ -207,6 +235,7 @@ class Demo:
         self.invite_all(doctors)
         self.stage(doctors, "meeting")
         self.research(buses, ["交通运输"], "交通运输局")
+        self.reveal(buses, 0)
         self.stage(buses, "inviting")
         self.step("doctors: waiting for the meeting; rural buses: inviting participants; "
                   "farm produce, sewage, after-school: in research")

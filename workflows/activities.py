@@ -6,7 +6,7 @@ records nothing twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from services.common.service_client import ServiceCallError, ServiceClient
 from services.common.settings import ServiceName
 
+from .lifecycle_types import DrawQuota
 
 # A commitment "due" on a date is due at the end of that working day, Beijing time.
 END_OF_WORKING_DAY = time(17, 30, tzinfo=timezone(timedelta(hours=8)))
@@ -65,12 +66,26 @@ class ConsultationActivities:
 
 # ---------------------------------------------------------------- the lifecycle
 @dataclass
+class PublicValueAnnouncement:
+    """The public random value a draw will mix in, announced before it exists."""
+
+    source: str  # e.g. "中国福利彩票双色球开奖号码, the first draw after 2026-12-02 13:30 UTC"
+    at: str  # ISO 8601: when it becomes public; the reveal is refused before
+    format: str  # lottery | beacon (services/common/public_values.py)
+
+
+@dataclass
 class DrawRequest:
     topic_id: int
     round: int
     composition: dict[str, int]
     expertise: list[str] = field(default_factory=list)
     exclude_departments: list[str] = field(default_factory=list)
+    # None (histories before announced draws): drawn at once with no public value
+    announce: PublicValueAnnouncement | None = None
+    # the consultation's own quotas (kind-scoped ones too); talent carries them into
+    # every replacement round
+    quotas: list[DrawQuota] = field(default_factory=list)
 
 
 @dataclass
@@ -79,14 +94,25 @@ class ReplacementRequest:
     draw_id: int
     round: int
     declined: list[int]
+    announce: PublicValueAnnouncement | None = None
+
+
+@dataclass
+class RevealRequest:
+    topic_id: int
+    draw_id: int
+    round: int
+    public_randomness: str
 
 
 @dataclass
 class DrawResult:
     draw_id: int
     round: int
-    panel: list[int]  # person ids: the whole panel after this round
+    panel: list[int]  # person ids: the whole panel after this round (empty while announced)
     drawn: list[int]  # person ids invited in this round
+    portfolio_hash: str = ""
+    commitment: str = ""
 
 
 @dataclass
@@ -115,7 +141,15 @@ class NoticeRequest:
 
 def _draw_result(body: dict[str, Any]) -> DrawResult:
     return DrawResult(draw_id=int(body["id"]), round=int(body["round"]), panel=list(body["panel"]),
-                      drawn=list(body["drawn"]))
+                      drawn=list(body["drawn"]), portfolio_hash=str(body.get("portfolio_hash", "")),
+                      commitment=str(body.get("commitment", "")))
+
+
+def _announcement_fields(announce: PublicValueAnnouncement | None) -> dict[str, Any]:
+    if announce is None:
+        return {}
+    return {"public_randomness_source": announce.source, "public_randomness_at": announce.at,
+            "public_randomness_format": announce.format}
 
 
 class LifecycleActivities(ConsultationActivities):
@@ -133,6 +167,8 @@ class LifecycleActivities(ConsultationActivities):
                 "composition": request.composition,
                 "expertise": request.expertise,
                 "exclude_departments": request.exclude_departments,
+                **_announcement_fields(request.announce),
+                **({"quotas": [asdict(q) for q in request.quotas]} if request.quotas else {}),
             },
             # talent makes (consultation, round) unique: a retry returns the same draw
             idempotency_key=f"draw-{request.topic_id}-{request.round}",
@@ -145,8 +181,19 @@ class LifecycleActivities(ConsultationActivities):
         body = await self._post(
             "talent",
             f"/draws/{request.draw_id}/replacements",
-            {"round": request.round, "declined": request.declined},
+            {"round": request.round, "declined": request.declined, **_announcement_fields(request.announce)},
             idempotency_key=f"draw-{request.topic_id}-{request.round}",
+        )
+        return _draw_result(body)
+
+    @activity.defn
+    async def reveal_draw(self, request: RevealRequest) -> DrawResult:
+        """Phase 2 of an announced draw: the public value staff entered, once it is public."""
+        body = await self._post(
+            "talent",
+            f"/draws/{request.draw_id}/reveal",
+            {"public_randomness": request.public_randomness},
+            idempotency_key=f"reveal-{request.topic_id}-{request.round}",
         )
         return _draw_result(body)
 

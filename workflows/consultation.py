@@ -13,6 +13,7 @@ The workflow carries ids only; titles and texts stay in intake's database.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from services.common import vocabulary
+    from services.common.public_values import public_value_problem
     from services.common.search_attributes import (
         CONSULTATION_FORMAT,
         CONSULTATION_STAGE,
@@ -32,11 +34,14 @@ with workflow.unsafe.imports_passed_through():
     from .activities import (
         ConsultationActivities,
         DrawRequest,
+        DrawResult,
         HandOverRequest,
         LifecycleActivities,
         NoticeRequest,
+        PublicValueAnnouncement,
         RecordEventInput,
         ReplacementRequest,
+        RevealRequest,
         TopicStage,
     )
     from .attention import Attention, AttentionMixin
@@ -45,12 +50,19 @@ with workflow.unsafe.imports_passed_through():
     from .lifecycle_types import (
         COMPOSITION_BY_FORMAT,
         ConsultationTiming,
+        DrawAnnouncement,
         Invitation,
         InvitationAnswer,
         MeetingHeld,
+        PublicValue,
         ResearchCompleted,
         ResumeConsultation,
     )
+
+#: each draw is announced (portfolio hash, commitment, the public value to come and
+#: when), the workflow waits until that time and for staff to enter the value, then
+#: the draw is revealed; histories from before draw at once
+ANNOUNCED_DRAWS = "announced-draws-v1"
 
 
 @dataclass
@@ -73,6 +85,8 @@ class ConsultationStatus:
     closed_commitment_ids: list[int] = field(default_factory=list)
     # Set while the consultation waits for staff (待处理): the failed step and why.
     needs_attention: Attention | None = None
+    # Set while a draw is announced and waits for its public value.
+    announcement: DrawAnnouncement | None = None
 
 
 class Stage:
@@ -163,6 +177,8 @@ class ConsultationWorkflow(AttentionMixin):
         self._research: ResearchCompleted | None = None
         self._draw_id: int | None = None
         self._round = 0
+        self._announcement: DrawAnnouncement | None = None
+        self._public_value: str | None = None
         self._panel: list[int] = []
         self._invitations: dict[int, Invitation] = {}
         self._meeting_id: int | None = None
@@ -294,18 +310,58 @@ class ConsultationWorkflow(AttentionMixin):
         """The one place a draw request is built: from the plan's format and the research
         report as it stands (an amendment sent with ``resume`` applies to the next try)."""
         assert self._decision is not None and self._decision.format is not None and self._research is not None
-        return DrawRequest(topic_id=self._topic_id, round=0, composition=COMPOSITION_BY_FORMAT[self._decision.format],
-                           expertise=self._research.expertise, exclude_departments=self._research.exclude_departments)
+        return DrawRequest(topic_id=self._topic_id, round=0,
+                           composition=self._research.composition or COMPOSITION_BY_FORMAT[self._decision.format],
+                           expertise=self._research.expertise, exclude_departments=self._research.exclude_departments,
+                           quotas=list(self._research.quotas))
+
+    def _announce_value(self) -> PublicValueAnnouncement:
+        """The public value the next draw will mix in: named now, known later."""
+        timing = self._timing
+        at = workflow.now() + timedelta(seconds=timing.seconds(timing.public_value_days))
+        return PublicValueAnnouncement(
+            source=f"{timing.public_value_source}, the first published after {at:%Y-%m-%d %H:%M:%S} UTC",
+            at=at.isoformat(), format=timing.public_value_format)
+
+    async def _reveal(self, result: DrawResult, announce: PublicValueAnnouncement) -> DrawResult:
+        """Phase 2 of an announced draw, in this order: publish the announcement in the
+        status, wait (a durable timer) until the value is public, wait for staff to
+        enter it (``enter_public_value``, validated), then reveal through talent."""
+        if result.panel:  # drawn already (a retried announcement that was revealed)
+            return result
+        self._announcement = DrawAnnouncement(
+            draw_id=result.draw_id, round=result.round, portfolio_hash=result.portfolio_hash,
+            commitment=result.commitment, public_randomness_source=announce.source,
+            public_randomness_at=announce.at, public_randomness_format=announce.format)
+        self._public_value = None
+        self._details()
+        at = datetime.fromisoformat(announce.at)
+        if at > workflow.now():
+            await workflow.sleep(at - workflow.now(), summary=f"public value of draw {result.draw_id} becomes known")
+        await workflow.wait_condition(lambda: self._public_value is not None)
+        request = RevealRequest(topic_id=self._topic_id, draw_id=result.draw_id, round=result.round,
+                                public_randomness=self._public_value or "")
+        revealed = await self._step(
+            "reveal_draw", LifecycleActivities.reveal_draw, lambda: request,
+            summary=f"talent: reveal draw {result.draw_id} with the public value", legacy=_ACTIVITY,
+        )
+        self._announcement = None
+        self._public_value = None
+        return revealed
 
     async def _draw_and_invite(self) -> None:
         await self._advance(Stage.DRAWING)
+        announced = workflow.patched(ANNOUNCED_DRAWS)
+        announce = self._announce_value() if announced else None
         result = await self._step(
             "draw_participants",
             LifecycleActivities.draw_participants,
-            self._draw_request,
+            (lambda: dataclasses.replace(self._draw_request(), announce=announce)) if announced else self._draw_request,
             summary="talent: draw the participants",
             legacy=_ACTIVITY,
         )
+        if announce is not None:
+            result = await self._reveal(result, announce)
         self._draw_id, self._panel = result.draw_id, result.panel
         self._invite(result.drawn, 0)
         await self._advance(Stage.INVITING)
@@ -314,8 +370,9 @@ class ConsultationWorkflow(AttentionMixin):
             refused = self._refused()
             if refused:
                 self._round += 1
+                announce = self._announce_value() if announced else None
                 request = ReplacementRequest(topic_id=self._topic_id, draw_id=self._draw_id, round=self._round,
-                                             declined=[i.person_id for i in refused])
+                                             declined=[i.person_id for i in refused], announce=announce)
                 result = await self._step(
                     "draw_replacements",
                     LifecycleActivities.draw_replacements,
@@ -323,6 +380,8 @@ class ConsultationWorkflow(AttentionMixin):
                     summary=f"talent: replacement round {self._round} for {len(refused)} seat(s)",
                     legacy=_ACTIVITY,
                 )
+                if announce is not None:
+                    result = await self._reveal(result, announce)
                 for invitation in refused:
                     invitation.answer += "+replaced"
                 # The next replacement round starts from this round's panel.
@@ -460,6 +519,28 @@ class ConsultationWorkflow(AttentionMixin):
         self._details()
         return self.status()
 
+    @workflow.update
+    def enter_public_value(self, value: PublicValue) -> ConsultationStatus:
+        """Staff enter the announced public value once it is public."""
+        self._public_value = value.public_randomness
+        return self.status()
+
+    @enter_public_value.validator
+    def _validate_public_value(self, value: PublicValue) -> None:
+        announcement = self._announcement
+        if announcement is None:
+            raise ValueError("no draw of this consultation waits for a public value")
+        if value.draw_id != announcement.draw_id:
+            raise ValueError(f"draw {value.draw_id} is not the announced one (draw {announcement.draw_id})")
+        if self._public_value is not None and self._public_value != value.public_randomness:
+            raise ValueError(f"the public value of draw {announcement.draw_id} was entered already")
+        if workflow.now() < datetime.fromisoformat(announcement.public_randomness_at):
+            raise ValueError(f"{announcement.public_randomness_source} becomes public at "
+                             f"{announcement.public_randomness_at}; enter it then")
+        problem = public_value_problem(value.public_randomness, announcement.public_randomness_format)
+        if problem is not None:
+            raise ValueError(f"public_randomness: {problem}")
+
     @answer_invitation.validator
     def _validate_answer(self, answer: InvitationAnswer) -> None:
         if self._stage != Stage.INVITING:
@@ -496,6 +577,10 @@ class ConsultationWorkflow(AttentionMixin):
             f"- invitations: {', '.join(f'{k} {v}' for k, v in sorted(answers.items())) or 'none'}",
             f"- commitments: {len(self._commitment_ids)}, closed: {len(self._closed)}",
         ]
+        announcement = getattr(self, "_announcement", None)
+        if announcement is not None:
+            lines.insert(1, f"- draw {announcement.draw_id} announced: public value "
+                            f"{announcement.public_randomness_source} (from {announcement.public_randomness_at})")
         attention = getattr(self, "_attention", None)
         if attention is not None:
             lines.insert(1, f"- **待处理 needs attention** at {attention.step}: {attention.reason}")
@@ -571,6 +656,7 @@ class ConsultationWorkflow(AttentionMixin):
             commitment_ids=list(self._commitment_ids),
             closed_commitment_ids=sorted(self._closed),
             needs_attention=self._attention,
+            announcement=self._announcement,
         )
 
     def _enter(self, stage: str) -> None:

@@ -19,6 +19,11 @@ class ConsultationTiming:
     evaluation_window_days: float = 30  # two-way evaluation (双向评价) after the last follow-up
     follow_up_policy: str = "production"  # production | seconds
     follow_up_seconds_scale: float = 1.0
+    # Each draw is announced before its seed exists: the public random value named
+    # here becomes known this long after the announcement, and staff enter it then.
+    public_value_days: float = 2
+    public_value_source: str = "中国福利彩票双色球开奖号码"
+    public_value_format: str = "lottery"  # lottery | beacon
 
     def seconds(self, days: float) -> float:
         return days * self.seconds_per_day
@@ -33,12 +38,27 @@ COMPOSITION_BY_FORMAT: dict[str, dict[str, int]] = {
 
 
 @dataclass
+class DrawQuota:
+    """A quota of the consultation's own draw shape: min/max seats for attribute ==
+    value, counted among one kind of person when ``kind`` is set."""
+
+    attribute: str
+    value: str
+    min: int = 0
+    max: int | None = None
+    kind: str | None = None
+
+
+@dataclass
 class ResearchCompleted:
     """调研 done: what the draw needs to know."""
 
     report_id: int
     expertise: list[str] = field(default_factory=list)  # talents drawn must have one of these
     exclude_departments: list[str] = field(default_factory=list)  # conflicts of interest
+    # the consultation's own draw shape; None / empty: the format's defaults
+    composition: dict[str, int] | None = None
+    quotas: list[DrawQuota] = field(default_factory=list)
 
 
 @dataclass
@@ -67,3 +87,25 @@ class Invitation:
     round: int
     reply_by: str  # ISO 8601
     answer: str = "pending"  # pending | accepted | declined | silent
+
+
+@dataclass
+class DrawAnnouncement:
+    """A draw announced and waiting for its public value (public via talent's
+    GET /public/draws/{draw_id}): no person ids."""
+
+    draw_id: int
+    round: int
+    portfolio_hash: str
+    commitment: str
+    public_randomness_source: str
+    public_randomness_at: str  # ISO 8601
+    public_randomness_format: str
+
+
+@dataclass
+class PublicValue:
+    """Staff enter the announced public value once it is public (intake route)."""
+
+    draw_id: int
+    public_randomness: str

@@ -34,6 +34,7 @@ def activities_for(services: ServiceClient) -> list:
         consultation.record_consultation_event,
         consultation.draw_participants,
         consultation.draw_replacements,
+        consultation.reveal_draw,
         consultation.hand_over_commitments,
         consultation.send_notice,
         consultation.mirror_topic_stage,

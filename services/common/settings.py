@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     consultation_research_days: float = Field(default=60, gt=0)
     consultation_invitation_reply_days: float = Field(default=5, gt=0)
     consultation_evaluation_window_days: float = Field(default=30, gt=0)
+    # Each draw is announced first; its public random value (a named lottery's result,
+    # format lottery = RFC 3797 numbers, or a beacon round, format beacon = 64 hex
+    # digits) becomes known this many days later, and staff enter it then.
+    consultation_public_value_days: float = Field(default=2, gt=0)
+    consultation_public_value_source: str = Field(default="中国福利彩票双色球开奖号码", min_length=1, max_length=200)
+    consultation_public_value_format: Literal["lottery", "beacon"] = "lottery"
 
     # Notifications (evaluation's outbox, docs/notifications.md): webhook name -> URL.
     # URLs of chat robots carry tokens, so only names appear in records and logs.

@@ -83,3 +83,16 @@ Expertise = Literal[
     "食品安全",
 ]
 EXPERTISE_FIELDS: tuple[str, ...] = get_args(Expertise)
+
+#: The words of a draw's shape (talent's pool; intake checks a research report's draw
+#: shape against them before anything is stored): kinds of people, the attributes a
+#: quota may constrain, and the closed value sets among them.
+PersonKind = Literal["talent", "member", "public_rep"]
+PERSON_KINDS: tuple[str, ...] = get_args(PersonKind)
+Gender = Literal["female", "male"]
+GENDERS: tuple[str, ...] = get_args(Gender)
+AgeBand = Literal["18-29", "30-39", "40-49", "50-59", "60+"]
+AGE_BANDS: tuple[str, ...] = get_args(AgeBand)
+QuotaAttribute = Literal["gender", "town", "sector", "expertise", "age_band"]
+#: values of the closed attributes; town and sector are free names
+QUOTA_VALUES: dict[str, tuple[str, ...]] = {"gender": GENDERS, "age_band": AGE_BANDS, "expertise": EXPERTISE_FIELDS}

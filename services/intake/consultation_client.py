@@ -66,6 +66,9 @@ def consultation_timing(settings: Settings) -> ConsultationTiming:
         evaluation_window_days=settings.consultation_evaluation_window_days,
         follow_up_policy="production" if production else "seconds",
         follow_up_seconds_scale=settings.consultation_day_seconds,
+        public_value_days=settings.consultation_public_value_days,
+        public_value_source=settings.consultation_public_value_source,
+        public_value_format=settings.consultation_public_value_format,
     )
 
 

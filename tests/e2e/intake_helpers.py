@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from services.common.auth import Role
+from tests.e2e.test_walking_skeleton import eventually
 from tests.stack import Stack
 
 _addresses = itertools.count(1)
@@ -59,3 +62,53 @@ def counts(stack: Stack) -> tuple[int, int]:
     topics = get(stack, "/topics", clerk, limit=1).json()["total"]
     submissions = get(stack, "/submissions", clerk, limit=1).json()["total"]
     return topics, submissions
+
+
+# ------------------------------------------------------------------ announced draws
+def public_value(round_: int) -> str:
+    """A local stand-in for the announced lottery's result (RFC 3797 format, the test
+    stack's XIESHANG_CONSULTATION_PUBLIC_VALUE_FORMAT default), one per round."""
+    return f"{3 + round_}.8.12.17.29.41./5./"
+
+
+def due_public_value(status: dict, value: str | None = None,
+                     now: datetime | None = None) -> tuple[str, dict[str, str]] | None:
+    """(path, body) that enters the public value of the draw the consultation announced,
+    once its announced time has come; None while no draw waits for one or it is too early
+    (intake would answer 409)."""
+    announced = status.get("announcement")
+    if not announced or (now or datetime.now(UTC)) < datetime.fromisoformat(announced["public_randomness_at"]):
+        return None
+    return (f"/topics/{status['topic_id']}/draws/{announced['draw_id']}/public-value",
+            {"public_randomness": value or public_value(announced["round"])})
+
+
+def enter_public_value(stack: Stack, tid: int, round_: int = 0, value: str | None = None,
+                       timeout: float = 60) -> dict:
+    """What staff do for every draw (issue 11, part 1): the lifecycle announces it before
+    its seed exists, readable without a token; the value is refused before the announced
+    time; once public, the clerk enters it and the draw is revealed. Returns the
+    announcement."""
+    operator, clerk = stack.auth(Role.OPERATOR), stack.auth(Role.CLERK)
+
+    def announced() -> dict | None:
+        status = get(stack, f"/topics/{tid}/consultation", operator).json()
+        return status if status.get("announcement") and status["announcement"]["round"] == round_ else None
+
+    status = eventually(announced, timeout=timeout, what=f"topic {tid}: draw announced (round {round_})")
+    a = status["announcement"]
+    public = httpx.get(f"{stack.url('talent')}/public/draws/{a['draw_id']}", timeout=30)  # no token
+    assert public.status_code == 200, public.text
+    assert public.json()["status"] == "announced" and public.json()["portfolio_hash"] == a["portfolio_hash"]
+    assert public.json()["public_randomness_source"] == a["public_randomness_source"]
+    value = value or public_value(round_)
+    path = f"/topics/{tid}/draws/{a['draw_id']}/public-value"
+    at = datetime.fromisoformat(a["public_randomness_at"])
+    if datetime.now(UTC) < at - timedelta(seconds=0.5):
+        assert post(stack, path, {"public_randomness": value}, clerk).status_code == 409  # too early
+    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.2)
+    entry = due_public_value(status, value)
+    assert entry is not None and entry[0] == path
+    entered = post(stack, path, entry[1], clerk)
+    assert entered.status_code == 200, entered.text
+    return a

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from services.common.auth import Role
+from tests.e2e.intake_helpers import enter_public_value
 from tests.e2e.test_walking_skeleton import eventually, ui_query
 from tests.stack import Stack
 
@@ -102,6 +103,7 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
         "summary": "毛入园率85%，普惠性幼儿园学位占50%。", "expertise": ["学前教育"], "exclude_departments": [EDU],
     })
     assert research.status_code == 201, research.text
+    enter_public_value(stack, tid, 0, "3.8.12.17.29.41./5./")
     inviting = reach("inviting")
     invited = {i["person_id"] for i in inviting["invitations"]}
     assert len(inviting["panel"]) == 19 and invited == set(inviting["panel"])  # 8 talents + 6 members + 5 public
@@ -117,6 +119,7 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
     decliner = next(pid for pid in sorted(invited) if people[pid]["kind"] == "talent")
     declined = intake(stack, "POST", f"/topics/{tid}/invitations/{decliner}/answer", json={"accepted": False})
     assert declined.status_code == 200, declined.text
+    enter_public_value(stack, tid, 1, "2.9.14.18.25.31./7./")
     replaced = eventually(lambda: (c := consultation()) and len(c["invitations"]) == 20 and c, what="replacement round")
     newcomer = next(i for i in replaced["invitations"] if i["round"] == 1)
     newcomer_person = httpx.get(f"{stack.url('talent')}/people/{newcomer['person_id']}", headers=stack.auth(Role.CLERK)).json()

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from services.common.auth import Role
+from tests.e2e.intake_helpers import enter_public_value
 from tests.e2e.test_walking_skeleton import eventually, ui_query
 from tests.stack import Stack
 
@@ -80,7 +81,9 @@ def waits_for_staff(stack: Stack, tid: int) -> dict:
 
 
 def finish(stack: Stack, tid: int) -> dict:
-    """Invitations accepted, the meeting held (no commitments), the evaluation window: closed."""
+    """The draw's public value entered, invitations accepted, the meeting held (no
+    commitments), the evaluation window: closed."""
+    enter_public_value(stack, tid)
     inviting = reach(stack, tid, "inviting")
     assert inviting["needs_attention"] is None
     for invitation in inviting["invitations"]:

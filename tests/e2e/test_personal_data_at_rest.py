@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.common.auth import Role
+from tests.e2e.intake_helpers import enter_public_value
 from tests.e2e.test_kindergarten_case import EDU, evaluation, intake, seed_pool
 from tests.e2e.test_walking_skeleton import eventually
 from tests.stack import Stack
@@ -75,6 +76,7 @@ def test_seeded_personal_data_is_not_in_temporals_database_or_wal(stack: Stack) 
         "summary": f"走访了{name}（{phone}）一家。", "expertise": ["学前教育"], "exclude_departments": [EDU],
     })
     assert research.status_code == 201, research.text
+    enter_public_value(stack, tid)
     reach("inviting")
     status = intake(stack, "GET", f"/topics/{tid}/consultation", Role.OPERATOR).json()
     for invitation in status["invitations"]:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -262,7 +263,8 @@ def test_draw_meets_composition_and_quotas_and_verifies(stack: Stack, pool: list
     assert response.status_code == 201, response.text
     draw = response.json()
     assert set(draw) == {"id", "consultation_id", "round", "panel", "drawn", "replaces_draw_id", "portfolio_hash",
-                         "commitment", "min_probability", "algorithm_version", "created_at"}
+                         "commitment", "min_probability", "algorithm_version", "created_at", "status",
+                         "public_randomness_source", "public_randomness_at", "void_reason"}
     assert draw["consultation_id"] == 101 and draw["round"] == 0 and draw["replaces_draw_id"] is None
     assert draw["panel"] == sorted(draw["panel"]) == draw["drawn"] and len(draw["panel"]) == 19
     assert 0 < draw["min_probability"] <= 1
@@ -431,7 +433,7 @@ def test_replacement_round_keeps_quotas_and_excludes_the_declined(stack: Stack, 
     assert again.status_code == 200 and again.json() == second
     other = post(stack, f"/draws/{first['id']}/replacements", {"round": 1, "declined": declined[:1]})
     assert other.status_code == 409
-    stranger = post(stack, f"/draws/{first['id']}/replacements", {"round": 2, "declined": [999999]})
+    stranger = post(stack, f"/draws/{second['id']}/replacements", {"round": 2, "declined": [999999]})
     assert stranger.status_code == 422 and "declined" in stranger.json()["detail"]
 
     # a second round replaces from the first replacement; earlier decliners stay out
@@ -443,7 +445,7 @@ def test_replacement_round_keeps_quotas_and_excludes_the_declined(stack: Stack, 
 
 def test_min_probability_equals_the_library_optimum(stack: Stack, pool: list[int]) -> None:
     from services.talent.sortition import Person, Quota
-    from services.talent.sortition.reference import library_maximin
+    from tests.sortition_fixtures.reference import library_maximin
 
     body = {"consultation_id": 707, "round": 0, "composition": {"talent": 4, "member": 3, "public_rep": 3},
             "expertise": ["医疗卫生", "养老服务"], "cooldown_days": 0,
@@ -505,12 +507,31 @@ def test_random_requests_meet_their_quotas_or_name_the_constraint(
 def test_deferred_reveal_publishes_the_lottery_before_the_public_value_exists(stack: Stack, pool: list[int]) -> None:
     import hashlib
 
-    body = {**KINDERGARTEN_DRAW, "consultation_id": 808, "round": 0, "public_randomness_source": "双色球 2026137期开奖号码"}
+    known_at = datetime.now(UTC) + timedelta(seconds=4)
+    body = {**KINDERGARTEN_DRAW, "consultation_id": 808, "round": 0, "public_randomness_source": "双色球 2026137期开奖号码",
+            "public_randomness_at": known_at.isoformat(), "public_randomness_format": "lottery"}
     committed = post(stack, "/draws", body)
     assert committed.status_code == 201, committed.text
     draw = committed.json()
-    assert draw["panel"] == [] and draw["drawn"] == []
+    assert draw["panel"] == [] and draw["drawn"] == [] and draw["status"] == "announced"
     assert post(stack, "/draws", body).json() == draw  # a retry does not draw either
+
+    # the announcement is public, without a token, before the reveal
+    public = httpx.get(f"{talent(stack)}/public/draws", params={"consultation_id": 808}, timeout=TIMEOUT)
+    assert public.status_code == 200, public.text
+    [announced] = public.json()["items"]
+    assert announced["portfolio_hash"] == draw["portfolio_hash"] and announced["commitment"] == draw["commitment"]
+    assert announced["public_randomness_source"] == "双色球 2026137期开奖号码"
+    assert datetime.fromisoformat(announced["public_randomness_at"]) == known_at
+    assert announced["status"] == "announced" and announced["public_randomness"] is None
+    assert "panel" not in announced and "secret" not in json.dumps(announced)
+    # the reveal is refused before the announced time, and checked for its format after it
+    early = post(stack, f"/draws/{draw['id']}/reveal", {"public_randomness": "2.9.14.18.25.31./7./"})
+    assert early.status_code == 409 and early.headers["Retry-After"], early.text
+    assert early.json()["type"].endswith("reveal-too-early")
+    time.sleep(max(0.0, (known_at - datetime.now(UTC)).total_seconds()) + 0.2)
+    malformed = post(stack, f"/draws/{draw['id']}/reveal", {"public_randomness": "31.2./"})
+    assert malformed.status_code == 422 and malformed.json()["errors"][0]["field"] == "public_randomness"
 
     published = get(stack, f"/draws/{draw['id']}/portfolio", Role.COMMITTEE).json()
     canonical = json.dumps(published["portfolio"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -527,6 +548,83 @@ def test_deferred_reveal_publishes_the_lottery_before_the_public_value_exists(st
     assert post(stack, f"/draws/{draw['id']}/reveal", {"public_randomness": "1./"}).status_code == 409
     record = export(stack, draw["id"])
     assert record["seed"]["public_randomness"] == value
+    assert record["announcement"]["public_randomness_source"] == body["public_randomness_source"]
+    assert datetime.fromisoformat(record["announcement"]["public_randomness_at"]) == known_at
+    assert datetime.fromisoformat(record["announcement"]["announced_at"]) < known_at
     assert get(stack, f"/draws/{draw['id']}/verify").json()["ok"] is True
     both = post(stack, "/draws", {**body, "round": 1, "public_randomness": value})
     assert both.status_code == 422
+    late = httpx.get(f"{talent(stack)}/public/draws/{draw['id']}", timeout=TIMEOUT).json()
+    assert late["status"] == "drawn" and late["public_randomness"] == value
+
+
+# ------------------------------------------------------------------ bounded re-draws
+def test_a_first_draw_is_round_0_and_then_the_consultation_has_one(stack: Stack, pool: list[int]) -> None:
+    body = {**KINDERGARTEN_DRAW, "consultation_id": 901}
+    # a first draw cannot pick its round
+    late_first = post(stack, "/draws", {**body, "round": 7})
+    assert late_first.status_code == 422 and late_first.json()["errors"][0]["field"] == "round"
+    first = post(stack, "/draws", {**body, "round": 0})
+    assert first.status_code == 201, first.text
+    # the same request under other rounds draws nothing new
+    for round_ in range(1, 6):
+        again = post(stack, "/draws", {**body, "round": round_})
+        assert again.status_code == 409, again.text
+        assert again.json()["draw_id"] == first.json()["id"]
+    assert get(stack, "/draws", consultation_id=901).json()["total"] == 1
+
+
+def test_replacement_rounds_are_consecutive_from_the_latest_draw(stack: Stack, pool: list[int]) -> None:
+    first = post(stack, "/draws", {**KINDERGARTEN_DRAW, "consultation_id": 902, "round": 0}).json()
+    declined = first["panel"][:1]
+    skipping = post(stack, f"/draws/{first['id']}/replacements", {"round": 3, "declined": declined})
+    assert skipping.status_code == 422 and skipping.json()["errors"][0]["field"] == "round"
+    second = post(stack, f"/draws/{first['id']}/replacements", {"round": 1, "declined": declined})
+    assert second.status_code == 201, second.text
+    assert len(second.json()["drawn"]) == len(declined)
+    # the first draw is no longer the one to complete
+    stale = post(stack, f"/draws/{first['id']}/replacements", {"round": 2, "declined": first["panel"][1:2]})
+    assert stale.status_code == 409 and stale.json()["draw_id"] == second.json()["id"]
+
+
+def test_only_the_lifecycle_asks_for_replacements(stack: Stack, pool: list[int]) -> None:
+    first = post(stack, "/draws", {**KINDERGARTEN_DRAW, "consultation_id": 903, "round": 0}).json()
+    # a clerk "declining" the whole panel to get a fresh one is refused
+    whole = post(stack, f"/draws/{first['id']}/replacements", {"round": 1, "declined": first["panel"]}, Role.CLERK)
+    assert whole.status_code == 403
+    assert get(stack, "/draws", consultation_id=903).json()["total"] == 1
+
+
+def test_voiding_is_explicit_public_and_lets_the_next_round_draw_anew(stack: Stack, pool: list[int]) -> None:
+    body = {**KINDERGARTEN_DRAW, "consultation_id": 904}
+    first = post(stack, "/draws", {**body, "round": 0}).json()
+    assert post(stack, f"/draws/{first['id']}/void", {"reason": "x"}).status_code == 422  # a reason is required
+    reason = "会议改期，原抽选作废 (meeting moved; the panel can no longer attend)"
+    voided = post(stack, f"/draws/{first['id']}/void", {"reason": reason}, Role.CLERK)
+    assert voided.status_code == 200, voided.text
+    assert voided.json()["status"] == "void" and voided.json()["void_reason"] == reason
+    assert post(stack, f"/draws/{first['id']}/void", {"reason": "another reason"}).status_code == 409
+    assert post(stack, f"/draws/{first['id']}/replacements",
+                {"round": 1, "declined": first["panel"][:1]}).status_code == 409
+    # the next draw is one round later, and the voided one stays listed publicly with its reason
+    assert post(stack, "/draws", {**body, "round": 2}).status_code == 422
+    anew = post(stack, "/draws", {**body, "round": 1})
+    assert anew.status_code == 201, anew.text
+    public = httpx.get(f"{talent(stack)}/public/draws", params={"consultation_id": 904}, timeout=TIMEOUT).json()
+    assert [(d["round"], d["status"], d["void_reason"]) for d in public["items"]] == [
+        (0, "void", reason), (1, "drawn", None)]
+    # only the latest draw can be voided
+    assert post(stack, f"/draws/{first['id']}/void", {"reason": reason}).status_code == 200  # same reason: same answer
+    assert post(stack, f"/draws/{anew.json()['id']}/void", {"reason": "ok, void the second too"}).status_code == 200
+
+
+def test_idempotency_key_is_honoured(stack: Stack, pool: list[int]) -> None:
+    body = {**KINDERGARTEN_DRAW, "consultation_id": 905, "round": 0}
+    key = {"Idempotency-Key": "draw-905-0"}
+    first = post(stack, "/draws", body, headers=key)
+    assert first.status_code == 201, first.text
+    replay = post(stack, "/draws", body, headers=key)
+    assert replay.status_code == 201 and replay.json() == first.json()
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    reused = post(stack, "/draws", {**body, "cooldown_days": 5}, headers=key)
+    assert reused.status_code == 422 and "Idempotency" in reused.json()["title"]

@@ -21,6 +21,9 @@ class ResearchReport(Base):
     # What the participant draw needs: talents' expertise, departments in conflict.
     expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
     exclude_departments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The consultation's own draw shape (None / []: the format's defaults).
+    composition: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    quotas: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
     recorded_by: Mapped[str] = mapped_column(String(100))
     # Store first, then deliver: "pending" until the consultation's workflow took it
     # (the reconciler re-sends pending ones), then "delivered".

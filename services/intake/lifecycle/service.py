@@ -36,8 +36,10 @@ from services.common.workflow_errors import (
 )
 from workflows.consultation import ConsultationStatus, ConsultationWorkflow
 from workflows.lifecycle_types import (
+    DrawQuota,
     InvitationAnswer,
     MeetingHeld,
+    PublicValue,
     ResearchCompleted,
     ResumeConsultation,
 )
@@ -74,9 +76,17 @@ async def deliver(
 
 
 # ------------------------------------------------------------------ research
+def draw_shape(data: ResearchCompletion) -> dict:
+    """The report's draw shape as stored (validated by the schema already)."""
+    return {"composition": data.composition.model_dump() if data.composition else None,
+            "quotas": [q.model_dump() for q in data.quotas]}
+
+
 def research_update(report: ResearchReport) -> ResearchCompleted:
     return ResearchCompleted(report_id=report.id, expertise=list(report.expertise),
-                             exclude_departments=list(report.exclude_departments))
+                             exclude_departments=list(report.exclude_departments),
+                             composition=dict(report.composition) if report.composition else None,
+                             quotas=[DrawQuota(**q) for q in report.quotas or []])
 
 
 async def complete_research(
@@ -88,7 +98,7 @@ async def complete_research(
     if report is None:
         report = ResearchReport(topic_id=topic.id, summary=data.summary, expertise=list(data.expertise),
                                 exclude_departments=list(data.exclude_departments), recorded_by=recorded_by,
-                                delivery=PENDING)
+                                delivery=PENDING, **draw_shape(data))
         session.add(report)
         await session.commit()
     status = await deliver(session, client, report, ConsultationWorkflow.complete_research, research_update(report),
@@ -115,7 +125,7 @@ async def resume(
                                    update_id=f"resume-{topic.id}-{episode}", stored=False)
     report = ResearchReport(topic_id=topic.id, summary=research.summary, expertise=list(research.expertise),
                             exclude_departments=list(research.exclude_departments), recorded_by=recorded_by,
-                            delivery=PENDING_RESUME)
+                            delivery=PENDING_RESUME, **draw_shape(research))
     session.add(report)
     await session.commit()
     return await deliver_amendment(session, client, report)
@@ -134,6 +144,16 @@ async def hold_meeting(session: AsyncSession, client: ConsultationClient, meetin
 
 
 # ------------------------------------------------------------------ invitations
+async def enter_public_value(client: ConsultationClient, topic_id: int, draw_id: int, value: str) -> ConsultationStatus:
+    """The announced public value of a draw, entered by staff once it is public; the
+    workflow's validator refuses it before the announced time, for another draw, or in
+    the wrong format (409 naming why), and then reveals the draw."""
+    return await client.update(
+        topic_id, ConsultationWorkflow.enter_public_value, PublicValue(draw_id=draw_id, public_randomness=value),
+        update_id=f"public-value-{topic_id}-{draw_id}", stored=False,
+    )
+
+
 async def answer_invitation(client: ConsultationClient, topic_id: int, person_id: int, accepted: bool) -> ConsultationStatus:
     return await client.update(
         topic_id, ConsultationWorkflow.answer_invitation, InvitationAnswer(person_id=person_id, accepted=accepted),

@@ -20,6 +20,7 @@ from . import service
 from .schemas import (
     ConsultationRead,
     InvitationAnswerIn,
+    PublicValueIn,
     ResearchCompletion,
     ResearchReportRead,
     ResumeIn,
@@ -71,7 +72,7 @@ async def complete_research(
         report, status = await service.complete_research(session, client, topic, data, principal.subject)
         return 201, ResearchReportRead.model_validate(
             {**{c: getattr(report, c) for c in ("id", "topic_id", "summary", "expertise", "exclude_departments",
-                                                "created_at")}, "stage": status.stage})
+                                                "composition", "quotas", "created_at")}, "stage": status.stage})
 
     return await respond(handler)
 
@@ -101,6 +102,21 @@ async def answer_invitation(
     async def handler():
         await topics.get_topic(session, topic_id)
         status = await service.answer_invitation(client, topic_id, person_id, data.accepted)
+        return 200, service.to_consultation_read(status)
+
+    return await respond(handler)
+
+
+@router.post("/topics/{topic_id}/draws/{draw_id}/public-value", response_model=ConsultationRead,
+             responses=WORKFLOW_RESPONSES,
+             summary="Enter an announced draw's public random value once it is public (clerk); the draw is revealed")
+async def enter_public_value(
+    topic_id: DbId, draw_id: DbId, data: PublicValueIn, client: Consultation,
+    session: Session, _: Annotated[Principal, Depends(allow(Role.CLERK))],
+) -> JSONResponse:
+    async def handler():
+        await topics.get_topic(session, topic_id)
+        status = await service.enter_public_value(client, topic_id, draw_id, data.public_randomness)
         return 200, service.to_consultation_read(status)
 
     return await respond(handler)

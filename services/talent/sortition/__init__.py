@@ -7,10 +7,11 @@ Pure engine: no web service, no database. Typical use::
     # publish portfolio.hash, commitment and which public randomness will be mixed in
     record = draw_panel(portfolio, secret, public_randomness, commitment)
     exported = record.to_dict()          # store / publish
-    assert verify_draw(exported).ok      # anyone, offline
+    assert verify_draw(exported).ok      # anyone, offline (replacement rounds: verify_draw(r2, r1))
 
 The solver-backed functions (build_portfolio, draw_replacements) are
-imported lazily so that verification never loads HiGHS.
+imported lazily; verification loads HiGHS only for its one exact pricing
+problem (the optimality certificate, certificate.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from .portfolio import (
     Panel,
     Portfolio,
     PortfolioType,
+    canonical_json,
+    fraction_str,
+    sha256_hex,
 )
 from .record import CommitmentMismatch, DrawRecord, draw_panel
 from .seed import (
@@ -41,6 +45,7 @@ from .seed import (
     commitment_for,
     format_rfc3797,
     new_secret,
+    public_value_problem,
     select_panel,
 )
 
@@ -83,13 +88,17 @@ __all__ = [
     "SolverFailure",
     "VerificationReport",
     "build_portfolio",
+    "canonical_json",
     "commitment_for",
     "composition_quotas",
     "draw_panel",
     "draw_replacements",
     "format_rfc3797",
+    "fraction_str",
     "make_problem",
     "new_secret",
+    "public_value_problem",
     "select_panel",
+    "sha256_hex",
     "verify_draw",
 ]

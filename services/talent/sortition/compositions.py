@@ -16,9 +16,14 @@ from scipy.optimize import LinearConstraint
 from .errors import InfeasibleQuotas, SolverFailure
 from .grouping import TypedProblem
 
-# mip_rel_gap=0 would make HiGHS prove optimality to the last bit; 1e-10 is
-# tighter than the column-generation tolerance and still fast.
-MIP_REL_GAP = 1e-10
+# Pricing is exact: HiGHS must prove the MILP optimum (relative and absolute gap
+# 0), and the gap it reports is checked after every solve, because the best
+# pricing value is the upper bound that certifies the maximin optimum.
+MIP_REL_GAP = 0.0
+MIP_ABS_GAP = 0.0
+#: the gap HiGHS may report after such a solve: floating-point noise, far below
+#: the column generation's tolerance (1e-9)
+MIP_GAP_ACCEPTED = 1e-10
 
 
 class CompositionSolver:
@@ -62,6 +67,7 @@ class CompositionSolver:
         h.setOptionValue("presolve", "off")
         if integer:
             h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+            h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
             h.setOptionValue("mip_improving_solution_save", True)
         else:
             # only the objective changes between calls: the previous basis
@@ -126,6 +132,9 @@ class CompositionSolver:
             return []
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverFailure(f"composition MILP: {h.modelStatusToString(status)}")
+        gap = h.getInfo().mip_gap
+        if gap > MIP_GAP_ACCEPTED:
+            raise SolverFailure(f"composition MILP stopped at relative gap {gap!r}, not proven optimal")
         best = np.rint(np.array(h.getSolution().col_value)).astype(np.int64)
         out = [(best, float(weights @ best))]
         seen = {best.tobytes()}

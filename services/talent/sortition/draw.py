@@ -12,6 +12,8 @@ from .maximin import solve_maximin
 from .model import DrawProblem, Person, Quota, make_problem
 from .portfolio import WEIGHT_DENOMINATOR, Composition, Portfolio, PortfolioType
 
+OBJECTIVES = ("maximin", "leximin")
+
 
 def _integer_weights(probs: np.ndarray, denominator: int) -> list[int]:
     """Largest-remainder rounding to integers summing to ``denominator``.
@@ -37,6 +39,8 @@ def build_portfolio(
     composition: Mapping[str, int] | None = None,
     excluded_ids: Iterable[str] = (),
     fixed: Sequence[Person] = (),
+    replaces: tuple[str, Sequence[str]] | None = None,
+    objective: str = "maximin",
 ) -> Portfolio:
     """Maximin distribution over panels meeting the quotas, as a publishable portfolio.
 
@@ -46,9 +50,13 @@ def build_portfolio(
     "public_rep": 5}; becomes exact quotas on the ``kind`` attribute.
     ``fixed``: people already on the panel (replacement round); quotas and
     ``panel_size`` describe the *whole* panel, fixed members included.
+    ``objective``: "maximin" (the default) or "leximin" (leximin.py: maximin
+    first, then the next smallest probabilities, level by level).
 
     Raises InfeasibleQuotas naming the constraint that cannot be met.
     """
+    if objective not in OBJECTIVES:
+        raise InvalidDrawInput(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     excluded = sorted(set(excluded_ids))
     excluded_set = set(excluded)
     fixed_list = sorted(fixed, key=lambda p: p.id)
@@ -85,14 +93,25 @@ def build_portfolio(
         panel_size=k,
         type_attributes=full.type_attributes,
     )
-    return _solve(problem, full, fixed_list, excluded)
+    link = None if replaces is None else (replaces[0], tuple(sorted(set(replaces[1]))))
+    return _solve(problem, full, fixed_list, excluded, link, objective)
 
 
 def _solve(
-    problem: DrawProblem, full: DrawProblem, fixed: list[Person], excluded: list[str]
+    problem: DrawProblem,
+    full: DrawProblem,
+    fixed: list[Person],
+    excluded: list[str],
+    replaces: tuple[str, tuple[str, ...]] | None,
+    objective: str = "maximin",
 ) -> Portfolio:
     tp = group_types(problem)
-    sol = solve_maximin(tp)
+    if objective == "leximin":
+        from .leximin import solve_leximin
+
+        sol, _ = solve_leximin(tp)
+    else:
+        sol = solve_maximin(tp)
     weights = _integer_weights(sol.probabilities, WEIGHT_DENOMINATOR)
     comps = []
     for w, x in zip(weights, sol.compositions):
@@ -101,6 +120,8 @@ def _solve(
             comps.append(Composition(w, seats))
     # order compositions by their content, not by the order the solver found them
     comps.sort(key=lambda c: c.seats)
+    duals = np.maximum(sol.certificate, 0.0)
+    prices = _integer_weights(duals / duals.sum(), WEIGHT_DENOMINATOR)
     attrs = full.type_attributes
     return Portfolio(
         attributes=attrs,
@@ -112,6 +133,9 @@ def _solve(
         compositions=tuple(comps),
         lp_min_probability=repr(float(sol.min_probability)),
         lp_upper_bound=repr(float(sol.upper_bound)),
+        dual_prices=tuple((t, w) for t, w in enumerate(prices) if w > 0),
+        replaces=replaces,
+        objective=objective,
     )
 
 
@@ -123,13 +147,17 @@ def draw_replacements(
     panel_size: int | None = None,
     composition: Mapping[str, int] | None = None,
     excluded_ids: Iterable[str] = (),
+    previous_portfolio_hash: str | None = None,
 ) -> Portfolio:
     """Portfolio for the seats of those who declined.
 
     The kept members (panel minus declined) are fixed; the pool is the
     eligible people minus the whole drawn panel and the decliners; quotas and
     size are those of the whole panel, so the final panel meets them. It is a
-    new maximin draw, verified by the same machinery.
+    new maximin draw, verified by the same machinery. With
+    ``previous_portfolio_hash`` the portfolio names the round it replaces and
+    the declined, so the verifier can check the kept members against that
+    round's record.
     """
     people_list = list(people)
     by_id = {p.id: p for p in people_list}
@@ -154,4 +182,5 @@ def draw_replacements(
         composition=composition,
         excluded_ids=[*excluded_ids, *declined],
         fixed=fixed,
+        replaces=None if previous_portfolio_hash is None else (previous_portfolio_hash, declined),
     )

@@ -46,6 +46,9 @@ class MaximinSolution:
     probabilities: np.ndarray  # (C,) float, sums to 1
     min_probability: float  # LP optimum over reachable types
     upper_bound: float  # best pricing value at the end: optimum lies in [min, upper]
+    #: the duals (on the simplex, over the reachable types, in type order) whose
+    #: pricing value is upper_bound: the optimality certificate
+    certificate: np.ndarray  # (T,) float, zero on unreachable types
     reachable: np.ndarray  # (T,) bool
     iterations: int
     columns_generated: int
@@ -227,8 +230,19 @@ def solve_maximin(tp: TypedProblem) -> MaximinSolution:
                 break
             alpha = 0.0  # mis-priced: price at the master's duals themselves
         if not added:
-            break
+            if best_bound <= threshold:
+                break
+            # improving columns exist in theory but all were generated already:
+            # the master and the pricing disagree numerically, and no proof of
+            # optimality was reached. Fail loudly rather than publish a guess.
+            raise SolverFailure(
+                f"column generation stalled without a proof of optimality: master {z!r}, "
+                f"best bound {best_bound!r}"
+            )
     upper = best_bound
+    assert centre is not None
+    certificate = np.zeros(tp.n_types)
+    certificate[rows] = centre
 
     comps = np.array(columns, dtype=np.int64)
     keep = p > 1e-13
@@ -238,6 +252,7 @@ def solve_maximin(tp: TypedProblem) -> MaximinSolution:
         probabilities=probs,
         min_probability=z,
         upper_bound=upper,
+        certificate=certificate,
         reachable=reachable,
         iterations=iterations,
         columns_generated=len(columns),

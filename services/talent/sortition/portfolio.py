@@ -6,14 +6,21 @@ Compact form, so its size stays bounded for pools of 10,000+ people:
 * ``compositions``: how many seats each type gets, with an integer weight;
   weights sum to ``weight_denominator`` (2**48), so probabilities are exact
   rationals and no float rounding can make two verifiers disagree;
-* a fixed rule (systematic sampling, :func:`members_for`) turning a
-  composition and a number u in [0, 1) into concrete people. As u runs over
-  [0, 1) every member of a type with x seats out of n is chosen for a share
-  x/n of it, so within a type everyone has exactly the same probability.
+* a fixed rule (:func:`uniform_members`) turning a composition and the seed's
+  random value into concrete people: for each type with x seats out of n
+  members, a uniformly random x-subset (a partial Fisher-Yates shuffle driven
+  by a SHA-512 counter stream of the seed, exact rejection sampling). Every
+  x-subset of a type is equally likely, so any group of people of one type
+  can serve together, and a member's chance is exactly x/n: within a type
+  everyone has the same probability and no order of ids (which follows the
+  order of imports, which the office controls) shapes who serves with whom;
+* ``certificate``: the dual prices of the type-level maximin LP (integers
+  summing to ``weight_denominator``), so anyone can check that no lottery
+  gives the least-likely eligible person a higher chance (see verify.py).
 
 The concrete panels (the distribution over sorted id lists) are enumerated by
-:meth:`Portfolio.panels`; each composition contributes one panel per interval
-of u on which the systematic choice is constant.
+:meth:`Portfolio.panels` for small pools; :meth:`Portfolio.panel_count`
+counts them for any pool.
 
 Nothing here imports a solver: the verifier uses this module offline.
 """
@@ -25,10 +32,11 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import gcd
+from itertools import combinations, product
+from math import comb, prod
 from typing import Any
 
-ALGORITHM_VERSION = "xieshang-sortition/1"
+ALGORITHM_VERSION = "xieshang-sortition/2"
 WEIGHT_DENOMINATOR = 2**48
 
 
@@ -52,27 +60,53 @@ def parse_fraction(s: str) -> Fraction:
     return Fraction(int(num), int(den))
 
 
-def members_for(members: Sequence[str], seats: int, u: Fraction) -> list[str]:
-    """Systematic sampling: members at positions floor((u + j) * n / seats).
+class MemberStream:
+    """Uniform integers from a seed: SHA-512 over (label, seed, block counter),
+    read 8 bytes at a time, with rejection so that every value is exactly
+    equally likely. Pure integer arithmetic: every verifier gets the same numbers."""
 
-    The positions are n/seats >= 1 apart, so they are distinct; a member is
-    chosen for a total length seats/n of u in [0, 1).
+    LABEL = b"xieshang-sortition/2 members"
+
+    def __init__(self, seed: bytes) -> None:
+        self._seed = seed
+        self._counter = 0
+        self._buffer = b""
+
+    def _next64(self) -> int:
+        if len(self._buffer) < 8:
+            block = hashlib.sha512(self.LABEL + self._seed + self._counter.to_bytes(8, "big")).digest()
+            self._counter += 1
+            self._buffer += block
+        value, self._buffer = int.from_bytes(self._buffer[:8], "big"), self._buffer[8:]
+        return value
+
+    def below(self, m: int) -> int:
+        """A uniform integer in [0, m)."""
+        if m < 1:
+            raise ValueError("empty range")
+        limit = (1 << 64) - (1 << 64) % m  # the largest multiple of m not above 2**64
+        while True:
+            v = self._next64()
+            if v < limit:
+                return v % m
+
+
+def uniform_members(members: Sequence[str], seats: int, stream: MemberStream) -> list[str]:
+    """A uniformly random ``seats``-subset of ``members`` (partial Fisher-Yates).
+
+    Position j takes a uniform pick among the members not yet taken, so every
+    ordered choice, hence every subset, is equally likely.
     """
     n = len(members)
-    if seats == 0:
-        return []
+    if not 0 <= seats <= n:
+        raise ValueError(f"{seats} seats for a type of {n}")
     if seats == n:
         return list(members)
-    return [members[int((u + j) * n // seats)] for j in range(seats)]
-
-
-def _breakpoints(n: int, seats: int) -> list[Fraction]:
-    # the choice changes where (u + j) * n / seats is an integer: at the
-    # multiples of gcd(n, seats) / n
-    if seats in (0, n):
-        return []
-    step = n // gcd(n, seats)
-    return [Fraction(i, step) for i in range(1, step)]
+    pool = list(members)
+    for j in range(seats):
+        i = j + stream.below(n - j)
+        pool[j], pool[i] = pool[i], pool[j]
+    return pool[:seats]
 
 
 @dataclass(frozen=True)
@@ -94,7 +128,6 @@ class Panel:
     ids: tuple[str, ...]  # sorted, including the fixed (kept) members
     probability: Fraction
     composition_index: int
-    u_start: Fraction  # the panel is chosen for u in [u_start, next start)
 
 
 @dataclass(frozen=True)
@@ -115,6 +148,13 @@ class Portfolio:
     #: facts about the optimisation, published for transparency
     lp_min_probability: str  # repr of the LP optimum (float)
     lp_upper_bound: str
+    #: optimality certificate: dual prices of the type-level maximin LP,
+    #: ((type index, integer price), ...) with prices summing to weight_denominator
+    dual_prices: tuple[tuple[int, int], ...] = ()
+    #: how the lottery was chosen: "maximin" or "leximin" (whose first level is maximin)
+    objective: str = "maximin"
+    #: replacement round: (portfolio hash of the round it replaces, declined ids)
+    replaces: tuple[str, tuple[str, ...]] | None = None
     algorithm_version: str = ALGORITHM_VERSION
     weight_denominator: int = WEIGHT_DENOMINATOR
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
@@ -139,6 +179,14 @@ class Portfolio:
             ],
             "lp_min_probability": self.lp_min_probability,
             "lp_upper_bound": self.lp_upper_bound,
+            "objective": self.objective,
+            "replaces": None
+            if self.replaces is None
+            else {"portfolio_hash": self.replaces[0], "declined": list(self.replaces[1])},
+            "certificate": {
+                "dual_prices": [list(d) for d in self.dual_prices],
+                "denominator": self.weight_denominator,
+            },
             "probabilities": {
                 pid: fraction_str(p) for pid, p in sorted(self.probabilities.items())
             },
@@ -168,6 +216,13 @@ class Portfolio:
             ),
             lp_min_probability=str(d["lp_min_probability"]),
             lp_upper_bound=str(d["lp_upper_bound"]),
+            # records of version 1 have no certificate, objective or link (they are
+            # read for their probabilities; the verifier refuses their version)
+            dual_prices=tuple((int(i), int(w)) for i, w in d.get("certificate", {}).get("dual_prices", [])),
+            objective=str(d.get("objective", "maximin")),
+            replaces=None
+            if d.get("replaces") is None
+            else (str(d["replaces"]["portfolio_hash"]), tuple(str(x) for x in d["replaces"]["declined"])),
             algorithm_version=str(d["algorithm_version"]),
             weight_denominator=int(d["weight_denominator"]),
         )
@@ -216,33 +271,33 @@ class Portfolio:
         """People no panel meeting the quotas can include (probability 0)."""
         return sorted(pid for pid, p in self.probabilities.items() if p == 0)
 
-    def panel_for(self, composition_index: int, u: Fraction) -> tuple[str, ...]:
+    def panel_for(self, composition_index: int, seed: bytes) -> tuple[str, ...]:
+        """The concrete panel of a composition: kept members plus, type by type in
+        index order, a uniformly random subset of the seats' size from ``seed``."""
         c = self.compositions[composition_index]
+        stream = MemberStream(seed)
         ids = [pid for pid, _ in self.fixed]
         for ti, s in c.seats:
-            ids += members_for(self.types[ti].members, s, u)
+            ids += uniform_members(self.types[ti].members, s, stream)
         return tuple(sorted(ids))
 
     def panels(self) -> Iterator[Panel]:
-        """Every concrete panel with its exact probability (may be many for big pools)."""
+        """Every concrete panel with its exact probability: small pools only (tests);
+        a composition has prod C(n_t, x_t) equally likely panels."""
+        fixed = [pid for pid, _ in self.fixed]
         for ci, c in enumerate(self.compositions):
-            cuts = {Fraction(0)}
-            for ti, s in c.seats:
-                cuts.update(_breakpoints(len(self.types[ti].members), s))
-            starts = sorted(cuts)
-            for a, b in zip(starts, starts[1:] + [Fraction(1)]):
+            choices = [list(combinations(self.types[ti].members, s)) for ti, s in c.seats]
+            each = Fraction(c.weight, self.weight_denominator) / prod(len(ch) for ch in choices)
+            for pick in product(*choices):
                 yield Panel(
-                    ids=self.panel_for(ci, a),
-                    probability=Fraction(c.weight, self.weight_denominator) * (b - a),
+                    ids=tuple(sorted([*fixed, *(pid for group in pick for pid in group)])),
+                    probability=each,
                     composition_index=ci,
-                    u_start=a,
                 )
 
     def panel_count(self) -> int:
-        total = 0
-        for c in self.compositions:
-            cuts = {Fraction(0)}
-            for ti, s in c.seats:
-                cuts.update(_breakpoints(len(self.types[ti].members), s))
-            total += len(cuts)
-        return total
+        """How many (composition, panel) pairs have positive probability."""
+        return sum(
+            prod(comb(len(self.types[ti].members), s) for ti, s in c.seats)
+            for c in self.compositions
+        )

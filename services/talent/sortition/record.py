@@ -28,10 +28,14 @@ class DrawRecord:
     commitment: str
     seed: DrawSeed
     selection: Selection
+    #: when and what was announced before the seed existed (the talent service adds
+    #: it): {announced_at, public_randomness_source, public_randomness_at,
+    #: public_randomness_format}; not part of the hashed portfolio
+    announcement: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         pf = self.portfolio
-        return {
+        out = {
             "format": RECORD_FORMAT,
             "algorithm_version": ALGORITHM_VERSION,
             "portfolio": pf.to_dict(),
@@ -43,7 +47,6 @@ class DrawRecord:
             },
             "selection": {
                 "composition_index": self.selection.composition_index,
-                "u": fraction_str(self.selection.u),
                 "random_hex": self.selection.random_hex,
                 "panel": list(self.selection.panel),
                 "drawn_ids": list(self.selection.drawn_ids),
@@ -57,6 +60,9 @@ class DrawRecord:
                 "unreachable_ids": pf.unreachable_ids,
             },
         }
+        if self.announcement is not None:
+            out["announcement"] = dict(self.announcement)
+        return out
 
 
 def draw_panel(

@@ -7,8 +7,9 @@ Protocol (two phases):
 2. After it, reveal the secret and the public value. Anyone recomputes
        r = HMAC-SHA512(key = portfolio hash bytes, msg = canonical JSON [secret, public])
    a 512-bit integer, and the position r * D / 2**512 (D = weight
-   denominator) on the cumulative integer weights gives the composition; the
-   remainder, rescaled to [0, 1), is the systematic-sampling offset u.
+   denominator) on the cumulative integer weights gives the composition; then
+   each type's seats go to a uniformly random subset of its members, drawn
+   from a SHA-512 stream of r (portfolio.MemberStream, uniform_members).
 All arithmetic is on integers and exact fractions: there is no float step
 on which two verifiers could disagree.
 """
@@ -23,6 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import accumulate
+
+# re-exported for the engine's users (the rule lives in services.common, shared with the workflow)
+from services.common.public_values import PUBLIC_VALUE_FORMATS, public_value_problem  # noqa: F401
 
 from .portfolio import Portfolio, canonical_json
 
@@ -60,7 +64,6 @@ class DrawSeed:
 @dataclass(frozen=True)
 class Selection:
     composition_index: int
-    u: Fraction
     random_hex: str  # the HMAC output
     panel: tuple[str, ...]  # the full panel, sorted (kept members included)
     drawn_ids: tuple[str, ...]  # only the newly drawn people, sorted
@@ -88,14 +91,13 @@ def locate(weights: Sequence[int], denominator: int, r: int) -> tuple[int, Fract
 def select_panel(portfolio: Portfolio, seed: DrawSeed) -> Selection:
     digest = random_value(portfolio.hash, seed)
     r = int.from_bytes(digest, "big")
-    index, u = locate(
+    index, _ = locate(
         [c.weight for c in portfolio.compositions], portfolio.weight_denominator, r
     )
-    panel = portfolio.panel_for(index, u)
+    panel = portfolio.panel_for(index, digest)
     fixed = {pid for pid, _ in portfolio.fixed}
     return Selection(
         composition_index=index,
-        u=u,
         random_hex=digest.hex(),
         panel=panel,
         drawn_ids=tuple(pid for pid in panel if pid not in fixed),

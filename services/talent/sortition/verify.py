@@ -1,8 +1,15 @@
-"""Offline verification of an exported draw record (no solver needed).
+"""Offline verification of an exported draw record.
 
-    python -m services.talent.sortition.verify FILE
+    python -m services.talent.sortition.verify FILE [PREVIOUS_ROUND_FILE]
 
 exits 0 when every check passes, 1 otherwise, printing one line per check.
+A replacement round is checked against the record of the round it replaces
+(the second file): its kept members are exactly that panel minus the declined,
+and it draws exactly as many people as declined.
+
+Everything is integer or exact-fraction arithmetic, except the optimality
+certificate: one pricing problem over types is solved by HiGHS (gap 0), and
+its answer re-checked in integers (certificate.py).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from .certificate import check_certificate, claim_matches
 from .portfolio import (
     ALGORITHM_VERSION,
     Portfolio,
@@ -21,7 +29,7 @@ from .portfolio import (
     fraction_str,
     sha256_hex,
 )
-from .seed import DrawSeed, commitment_for, select_panel
+from .seed import DrawSeed, commitment_for, public_value_problem, select_panel
 
 
 @dataclass
@@ -61,11 +69,14 @@ def _quota_failures(pf: Portfolio, counts: Counter, size: int) -> list[str]:
     return bad
 
 
-def verify_draw(exported: dict[str, Any]) -> VerificationReport:
-    """Check an exported draw record; never raises on a malformed record."""
+def verify_draw(exported: dict[str, Any], previous: dict[str, Any] | None = None) -> VerificationReport:
+    """Check an exported draw record (and, for a replacement round, its link to
+    ``previous``, the record of the round it replaces); never raises on a
+    malformed record."""
     rep = VerificationReport()
     try:
         _verify(exported, rep)
+        _verify_link(exported, previous, rep)
     except (
         KeyError,
         TypeError,
@@ -73,6 +84,7 @@ def verify_draw(exported: dict[str, Any]) -> VerificationReport:
         IndexError,
         AttributeError,
         ZeroDivisionError,
+        ArithmeticError,
     ) as exc:
         rep.check(False, "record is well formed", f"{type(exc).__name__}: {exc}")
     return rep
@@ -171,12 +183,31 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
         published_probs == {pid: fraction_str(p) for pid, p in sorted(probs.items())},
         "published per-person probabilities follow from the portfolio",
     )
-    summary = exported.get("summary", {})
-    if "min_probability" in summary:
-        rep.check(
-            summary["min_probability"] == fraction_str(pf.min_probability),
-            "published minimum probability matches",
-        )
+    summary = exported["summary"]
+    rep.check(
+        summary["min_probability"] == fraction_str(pf.min_probability)
+        and summary["min_probability_float"] == float(pf.min_probability),
+        "published minimum probability matches",
+        f"summary says {summary.get('min_probability')} / {summary.get('min_probability_float')!r}",
+    )
+
+    # 4b. optimality: the dual prices certify that no lottery does better for the
+    #     least likely eligible person, and the claims about the optimum hold
+    cert = check_certificate(pf)
+    rep.check(
+        not cert.failures,
+        "optimality certificate: the dual prices bound every lottery, and this one reaches the bound",
+        "; ".join(cert.failures),
+    )
+    rep.check(
+        claim_matches(pf.lp_min_probability, pf.min_probability)
+        and cert.bound is not None
+        and claim_matches(pf.lp_upper_bound, pf.min_probability)
+        and claim_matches(pf.lp_upper_bound, cert.bound),
+        "published LP optimum and upper bound agree with the certified optimum",
+        f"lp_min_probability {pf.lp_min_probability}, lp_upper_bound {pf.lp_upper_bound}, "
+        f"certified {float(cert.bound) if cert.bound is not None else None!r}",
+    )
 
     # 5. the seed: commitment, then the panel it selects
     seed_d = exported.get("seed", {})
@@ -185,6 +216,14 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
         commitment_for(seed.secret) == exported.get("commitment"),
         "revealed secret matches the commitment",
     )
+    announcement = exported.get("announcement")
+    if announcement is not None and announcement.get("public_randomness_source") is not None:
+        problem = (
+            "no public value was mixed in"
+            if seed.public_randomness is None
+            else public_value_problem(seed.public_randomness, str(announcement.get("public_randomness_format")))
+        )
+        rep.check(problem is None, "the public value has the announced format", problem or "")
     sel_d = exported.get("selection", {})
     try:
         sel = select_panel(pf, seed)
@@ -193,8 +232,7 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
         return
     rep.check(
         sel.random_hex == sel_d.get("random_hex")
-        and sel.composition_index == sel_d.get("composition_index")
-        and fraction_str(sel.u) == sel_d.get("u"),
+        and sel.composition_index == sel_d.get("composition_index"),
         "random value and panel index follow from the seed and the portfolio hash",
     )
     rep.check(
@@ -225,18 +263,52 @@ def _verify(exported: dict[str, Any], rep: VerificationReport) -> None:
     )
 
 
+def _verify_link(exported: dict[str, Any], previous: dict[str, Any] | None, rep: VerificationReport) -> None:
+    """A replacement round against the round it replaces: the portfolio names the
+    previous portfolio's hash and the declined; the kept members must be exactly
+    the previous panel minus the declined, and as many drawn as declined."""
+    link = exported["portfolio"].get("replaces")
+    if link is None:
+        return
+    if not rep.check(previous is not None, "replacement round: the previous round's record is given",
+                     "pass the record of the round it replaces"):
+        return
+    assert previous is not None
+    prev_report = verify_draw(previous)
+    rep.check(prev_report.ok, "the previous round's record verifies", "; ".join(prev_report.failures[:3]))
+    prev_panel = set(previous["selection"]["panel"])
+    declined = set(link["declined"])
+    kept = {pid for pid, _ in exported["portfolio"]["fixed"]}
+    drawn = exported["selection"]["drawn_ids"]
+    problems = []
+    if link["portfolio_hash"] != previous.get("portfolio_hash"):
+        problems.append("the previous record is not the round this one names")
+    if not declined or not declined <= prev_panel:
+        problems.append(f"declined not on the previous panel: {sorted(declined - prev_panel)}")
+    if kept != prev_panel - declined:
+        problems.append("kept members are not the previous panel minus the declined")
+    if not declined <= set(exported["portfolio"]["excluded_ids"]):
+        problems.append("the declined are drawable again")
+    if len(drawn) != len(declined):
+        problems.append(f"{len(drawn)} drawn for {len(declined)} declined")
+    rep.check(not problems, "kept members and replacements follow from the previous round", "; ".join(problems))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m services.talent.sortition.verify FILE", file=sys.stderr)
+    if len(args) not in (1, 2):
+        print("usage: python -m services.talent.sortition.verify FILE [PREVIOUS_ROUND_FILE]", file=sys.stderr)
         return 2
-    try:
-        with open(args[0], encoding="utf-8") as fh:
-            exported = json.load(fh)
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"FAIL  cannot read {args[0]}: {exc}")
-        return 1
-    rep = verify_draw(exported)
+    records = []
+    for name in args:
+        try:
+            with open(name, encoding="utf-8") as fh:
+                records.append(json.load(fh))
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"FAIL  cannot read {name}: {exc}")
+            return 1
+    exported = records[0]
+    rep = verify_draw(exported, records[1] if len(records) == 2 else None)
     print(rep.text())
     if rep.ok:
         sel = exported["selection"]

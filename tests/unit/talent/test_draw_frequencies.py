@@ -6,7 +6,7 @@ import math
 from collections import Counter
 
 from services.talent.sortition import DrawSeed, build_portfolio, select_panel
-from services.talent.sortition.synthetic import synthetic_pool, synthetic_quotas
+from tests.sortition_fixtures.synthetic import synthetic_pool, synthetic_quotas
 
 DRAWS = 20_000
 #: each person's observed frequency must lie within 4 standard errors of the

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from services.talent.sortition import build_portfolio
-from services.talent.sortition.reference import library_maximin
-from services.talent.sortition.synthetic import synthetic_pool, synthetic_quotas
+from tests.sortition_fixtures.reference import library_maximin
+from tests.sortition_fixtures.synthetic import synthetic_pool, synthetic_quotas
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = r"""
 import json, sys
 from services.talent.sortition import Person, build_portfolio, draw_panel, verify_draw
-from services.talent.sortition.synthetic import synthetic_pool, synthetic_quotas
+from tests.sortition_fixtures.synthetic import synthetic_pool, synthetic_quotas
 composition, quotas = synthetic_quotas(8, n_towns=5)
 people = synthetic_pool(80, seed=11, n_towns=5)
 # feed people and quotas in a hash-dependent order: the output must not care

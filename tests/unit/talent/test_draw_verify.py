@@ -22,7 +22,7 @@ from services.talent.sortition import (
     format_rfc3797,
     verify_draw,
 )
-from services.talent.sortition.synthetic import synthetic_pool, synthetic_quotas
+from tests.sortition_fixtures.synthetic import synthetic_pool, synthetic_quotas
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "9f2c4e" * 8

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from services.common.problems import Problem
-from services.talent.imports import parse_people_file
+from services.talent.people.imports import parse_people_file
 from services.talent.seed import generate_pool, to_csv
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import Person, Quota
+from services.talent.sortition.model import Person, Quota
 
 KINDS = ("member", "public_rep", "talent")
 EXPERTISE = (
