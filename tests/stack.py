@@ -10,6 +10,8 @@ import secrets
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +86,23 @@ def drop_postgres_databases(urls: dict[str, str]) -> None:
 
     _in_thread(drop)
 
+
+
+@contextmanager
+def postgres_databases(prefix: str, what: str) -> Iterator[dict[str, str]]:
+    """Fresh PostgreSQL databases (one per service) for a test, dropped afterwards.
+    Skipped where PostgreSQL is unreachable, except under CI, where ``what`` must run."""
+    import pytest
+
+    if (reason := postgres_unreachable_reason()) is not None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must run {what} on PostgreSQL: {reason}")
+        pytest.skip(reason)
+    urls = create_postgres_databases(prefix)
+    try:
+        yield urls
+    finally:
+        drop_postgres_databases(urls)
 
 @dataclass
 class Stack:

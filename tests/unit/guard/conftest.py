@@ -8,7 +8,6 @@ workflow are stored and left to the recovery loops, which are not run here).
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -132,19 +131,8 @@ async def services(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         async for running in start_services(urls, tmp_path):
             yield running
         return
-    from tests.stack import (
-        create_postgres_databases,
-        drop_postgres_databases,
-        postgres_unreachable_reason,
-    )
+    from tests.stack import postgres_databases
 
-    if (reason := postgres_unreachable_reason()) is not None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI must run the request guard on PostgreSQL: {reason}")
-        pytest.skip(reason)
-    urls = create_postgres_databases(f"xs_guard_{uuid.uuid4().hex[:8]}")
-    try:
+    with postgres_databases(f"xs_guard_{uuid.uuid4().hex[:8]}", "the request guard") as urls:
         async for running in start_services(urls, tmp_path):
             yield running
-    finally:
-        drop_postgres_databases(urls)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from pathlib import Path
 
@@ -115,22 +114,11 @@ async def chain_url(request, tmp_path: Path):
         await _fresh(url)
         yield url
         return
-    from tests.stack import (
-        create_postgres_databases,
-        drop_postgres_databases,
-        postgres_unreachable_reason,
-    )
+    from tests.stack import postgres_databases
 
-    if (reason := postgres_unreachable_reason()) is not None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI must run the audit chain on PostgreSQL: {reason}")
-        pytest.skip(reason)
-    urls = create_postgres_databases(f"xs_audit_{uuid.uuid4().hex[:8]}")
-    try:
+    with postgres_databases(f"xs_audit_{uuid.uuid4().hex[:8]}", "the audit chain") as urls:
         await _fresh(urls["intake"])
         yield urls["intake"]
-    finally:
-        drop_postgres_databases(urls)
 
 
 async def test_concurrent_appends_keep_one_unbroken_chain(chain_url: str) -> None:
