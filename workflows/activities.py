@@ -6,6 +6,8 @@ records nothing twice.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -16,6 +18,9 @@ from temporalio.exceptions import ApplicationError
 from services.common.service_client import ServiceCallError, ServiceClient
 from services.common.settings import ServiceName
 
+
+# The group of everyone behind a topic (intake: GET /topics/{id}/submitters).
+SUBMITTERS_GROUP = re.compile(r"^submitters:topic-(\d+)$")
 
 # A commitment "due" on a date is due at the end of that working day, Beijing time.
 END_OF_WORKING_DAY = time(17, 30, tzinfo=timezone(timedelta(hours=8)))
@@ -188,10 +193,32 @@ class LifecycleActivities(ConsultationActivities):
 
     @activity.defn
     async def send_notice(self, request: NoticeRequest) -> None:
-        """A notice through evaluation's outbox (webhooks), once per idempotency key."""
+        """A notice through evaluation's outbox (webhooks), once per idempotency key.
+
+        A notice to ``submitters:topic-<id>`` also goes to each of them by name: intake
+        lists everyone behind the topic (every submitter of every submission merged into
+        it, 并案, and every co-signer, 联名), and each gets a notice of their own, keyed by
+        the notice's key and the recipient, so a retry adds whoever is missing and sends
+        nobody a second one."""
         await self._post(
             "evaluation",
             "/notifications",
             {"kind": request.kind, "recipients": request.recipients, "payload": request.payload},
             idempotency_key=request.idempotency_key,
         )
+        for group in request.recipients:
+            match = SUBMITTERS_GROUP.match(group)
+            if match is None:
+                continue
+            try:
+                found = await self._services.get_json("intake", f"/topics/{match.group(1)}/submitters")
+            except ServiceCallError as exc:
+                raise ApplicationError(str(exc), type="ServiceRefused", non_retryable=not exc.retryable) from exc
+            for recipient in found["recipients"]:
+                digest = hashlib.sha256(recipient.encode()).hexdigest()[:24]
+                await self._post(
+                    "evaluation",
+                    "/notifications",
+                    {"kind": request.kind, "recipients": [recipient], "payload": {**request.payload, "via": group}},
+                    idempotency_key=f"{request.idempotency_key}:to-{digest}",
+                )

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     notification_timeout_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=50, ge=1, le=1000)
 
+    # The residents' sign-in for the public page (services/intake/residents/identity.py,
+    # docs/public.md): "dev" binds a resident to a device id the page generates;
+    # "wechat" is the official account's web authorisation (网页授权, snsapi_base), with
+    # the account's AppID and AppSecret. Public session tokens last public_session_ttl_seconds.
+    public_identity_provider: Literal["dev", "wechat"] = "dev"
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    public_session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:

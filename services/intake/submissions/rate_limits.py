@@ -53,22 +53,41 @@ def _upsert(session: AsyncSession):
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
+# Public sessions (residents/service.py: open_session) are counted apart from
+# submissions: a page opened on a phone asks for one now and then, a script asking in a
+# loop is refused. Per device and per address.
+SESSION_LIMITS: tuple[RateLimit, ...] = (
+    RateLimit(10, timedelta(minutes=1)), RateLimit(60, timedelta(hours=1)), RateLimit(200, timedelta(days=1)),
+)
+# Co-signatures (联名): a resident co-signs a handful of topics, not hundreds.
+COSIGN_LIMITS: tuple[RateLimit, ...] = ADDRESS_LIMITS
+
+
 async def count_request(
-    session: AsyncSession, now: datetime, *, address: str | None, resident: str
+    session: AsyncSession,
+    now: datetime,
+    *,
+    address: str | None,
+    resident: str,
+    purpose: str = "",
+    limits: tuple[RateLimit, ...] | None = None,
 ) -> Refusal | None:
     """Count this request for its address and resident; the first limit now exceeded, or
-    None. Commits the session (the count must be visible to concurrent requests)."""
+    None. Commits the session (the count must be visible to concurrent requests).
+    ``purpose`` (e.g. "session") counts in windows of its own, with its own ``limits``;
+    submissions keep the unprefixed scopes."""
     await session.commit()  # no read snapshot held: the upsert waits for the writer lock
     epoch = now.timestamp()
     rows: list[dict] = []
     limits: dict[str, tuple[str, RateLimit]] = {}
-    identities = [("resident", identity_key(resident), RESIDENT_LIMITS)]
+    identities = [("resident", identity_key(resident), limits or RESIDENT_LIMITS)]
     if address is not None:
-        identities.append(("address", identity_key(address), ADDRESS_LIMITS))
+        identities.append(("address", identity_key(address), limits or ADDRESS_LIMITS))
+    prefix = f"{purpose}-" if purpose else ""
     for identity, key, identity_limits in identities:
         for limit in identity_limits:
             period = int(limit.per.total_seconds())
-            scope = f"{identity}:{period}"
+            scope = f"{prefix}{identity}:{period}"
             window = int(epoch // period)
             limits[scope] = (identity, limit)
             rows.append({"scope": scope, "key": key, "window": window, "count": 1,
