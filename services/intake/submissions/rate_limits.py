@@ -79,7 +79,7 @@ async def count_request(
     await session.commit()  # no read snapshot held: the upsert waits for the writer lock
     epoch = now.timestamp()
     rows: list[dict] = []
-    limits: dict[str, tuple[str, RateLimit]] = {}
+    by_scope: dict[str, tuple[str, RateLimit]] = {}
     identities = [("resident", identity_key(resident), limits or RESIDENT_LIMITS)]
     if address is not None:
         identities.append(("address", identity_key(address), limits or ADDRESS_LIMITS))
@@ -89,7 +89,7 @@ async def count_request(
             period = int(limit.per.total_seconds())
             scope = f"{prefix}{identity}:{period}"
             window = int(epoch // period)
-            limits[scope] = (identity, limit)
+            by_scope[scope] = (identity, limit)
             rows.append({"scope": scope, "key": key, "window": window, "count": 1,
                          "expires_at": datetime.fromtimestamp((window + 1) * period, tz=now.tzinfo)})
     insert = _upsert(session)(RateCounter).values(rows)
@@ -104,7 +104,7 @@ async def count_request(
     await session.commit()
     refusals = []
     for scope, count, expires_at in counted:
-        identity, limit = limits[scope]
+        identity, limit = by_scope[scope]
         if count > limit.max_count:
             retry = max(1, ceil((expires_at - now).total_seconds()))
             refusals.append(Refusal(identity, limit, count, retry))
