@@ -117,6 +117,8 @@ def declare_problems(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any
             if roles is not None:
                 operation["x-roles"] = list(roles)
                 statuses |= {"401", "403", "503"}
+                if roles_of(route.dependant) is None and list(roles) == ["public"]:
+                    statuses -= {"401", "403"}  # open to anyone without a token (the public read API)
             if route.dependant.path_params:
                 statuses.add("404")
             if method in _UNSAFE:

@@ -18,6 +18,7 @@ from .events.views import router as events_router
 from .notifications.delivery import deliver_notifications
 from .notifications.metrics import refresh_outbox_gauges
 from .notifications.views import router as notifications_router
+from .public.views import router as public_router
 from .ratings.views import router as ratings_router
 from .scorecards.views import router as scorecards_router
 
@@ -31,7 +32,8 @@ app = create_service_app(
     "evaluation",
     title="Xieshang evaluation (协商 · 评价)",
     description="Commitments (承诺), their follow-up (督办) and the two-way evaluation (双向评价).",
-    routers=[commitments_router, ratings_router, scorecards_router, notifications_router, calendar_router, events_router],
+    routers=[commitments_router, ratings_router, scorecards_router, notifications_router, calendar_router, events_router,
+             public_router],
     background=[recovery_loop("commitments", deliver_pending_follow_ups), deliver_notifications],
     metric_refreshers=[refresh_outbox_gauges],
 )

@@ -97,7 +97,10 @@ class VerificationCreate(_Strict):
 
 
 class SatisfactionCreate(_Strict):
-    rating: Rating
+    rating: Rating = Field(description="对办理结果: satisfaction with the outcome; 不满意 sends it back for handling again")
+    handling_rating: Rating | None = Field(
+        default=None, description="对办理工作: satisfaction with the handling work (contact, attitude), reported apart"
+    )
     comment: str | None = Field(default=None, max_length=2000)
 
 

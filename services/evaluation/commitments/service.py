@@ -86,6 +86,8 @@ async def create_commitment(
         policy=policy.model_dump(mode="json"),
         created_by=principal.subject,
         idempotency_key=idempotency_key,
+        assigned_at=utcnow(),
+        working_day_seconds=data.seconds_scale if data.policy == "seconds" else None,
     )
     commitment, created = await insert_once(session, commitment, Commitment.idempotency_key, idempotency_key)
     if not created:
