@@ -58,7 +58,7 @@
   function receipts() { return JSON.parse(localStorage.getItem(RECEIPTS) || "[]"); }
   function describe(receipt) {
     var text = STATUS[receipt.status] || receipt.status;
-    if (receipt.topic_stage) text += " · 议题" + (STAGES[receipt.topic_stage] || receipt.topic_stage);
+    if (receipt.topic_stage) text += " · 议题进展：" + (STAGES[receipt.topic_stage] || receipt.topic_stage);
     return text;
   }
   function showMine() {

@@ -41,8 +41,8 @@ PUBLIC = {"x-roles": ["public"]}
 api = APIRouter(prefix="/public", tags=["public 公示 · 答复公开"])
 pages = APIRouter(prefix="/public/page", include_in_schema=False)
 
-# Pages change as consultations move; a minute in a shared cache is fresh enough.
-CACHE = {"Cache-Control": "public, max-age=60"}
+# Pages change as consultations move and a resident reloads to see it: never stale.
+CACHE = {"Cache-Control": "no-cache"}
 # The page loads nothing from elsewhere: its own script, no frames, no outside fonts.
 SECURITY = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
