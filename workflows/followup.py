@@ -456,7 +456,9 @@ class FollowUpWorkflow(AttentionMixin):
             # Only runs with issue 13's actions carry these (saved histories replay unchanged).
             state.department = self._department
             state.reply_class = self._reply_class
-            state.state_key += f":{self._department}:{self._reply_class}"
+            # The key travels as an Idempotency-Key header (ASCII): a reassignment shows in
+            # the generation already, so the department's name need not be in it.
+            state.state_key += f":reply-{self._reply_class or 'none'}"
         await self._step("sync_commitment_state", FollowUpActivities.sync_commitment_state, lambda: state,
                          summary=f"evaluation: stage {self._stage}", legacy=_ACTIVITY)
 
