@@ -60,6 +60,33 @@ def _public(stack: Stack, topic: int) -> list[dict]:
     return response.json()["items"]
 
 
+def replay_and_keep(stack: Stack, runs: dict[str, str]) -> None:
+    """The runs just made replay against the current code; with XIESHANG_RECORD_HISTORIES=1
+    (SQLite) they are saved, decoded, under tests/histories/ as ``<name>.json``."""
+    import os
+    from pathlib import Path
+
+    from temporalio.worker import Replayer
+
+    from services.common.codec import decode_in_place
+    from tests.stack import _in_thread
+    from workflows.worker import WORKFLOWS
+
+    histories = Path(__file__).resolve().parents[1] / "histories"
+
+    async def run() -> None:
+        client = await stack.temporal_client()
+        for workflow_id, name in runs.items():
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+            await Replayer(workflows=WORKFLOWS, data_converter=client.data_converter).replay_workflow(history)
+            for event in history.events:
+                await decode_in_place(event, client.data_converter.payload_codec)
+            if os.environ.get("XIESHANG_RECORD_HISTORIES") and stack.backend == "sqlite":
+                (histories / f"{name}.json").write_text(history.to_json())
+
+    _in_thread(run)
+
+
 def test_objection_then_reassignment_moves_the_timers_to_the_new_owner(stack: Stack) -> None:
     wrong, right = _unique("水利局"), _unique("住建局")
     c = _commit(stack, wrong, due_in=60, scale=1.0)  # objection window: 5 working days = 5 s
@@ -96,6 +123,7 @@ def test_objection_then_reassignment_moves_the_timers_to_the_new_owner(stack: St
     progress = _call(stack, "POST", f"/commitments/{cid}/progress-reports", Role.DEPARTMENT,
                      {"content": "已接手"}, department=right)
     assert progress.status_code == 201, progress.text
+    replay_and_keep(stack, {c["workflow_id"]: "handling_followup_reassigned"})
 
 
 def test_an_objection_after_the_window_is_refused(stack: Stack) -> None:
@@ -140,6 +168,8 @@ def test_co_handlers_are_escalated_each_on_their_own_deadline(stack: Stack) -> N
     assert _notices(stack, "co_handling.opinion_received", cid)
     # The public sees the co-handlers by name of department only.
     assert [p["co_handlers"] for p in _public(stack, 13) if p["id"] == cid] == [[slow, prompt]]
+    replay_and_keep(stack, {co[0]["workflow_id"]: "handling_cohandling_escalated",
+                            co[1]["workflow_id"]: "handling_cohandling_answered"})
 
 
 def test_a_b_reply_is_answered_again_as_a_and_a_withheld_reply_stays_private(stack: Stack) -> None:
@@ -191,6 +221,7 @@ def test_a_b_reply_is_answered_again_as_a_and_a_withheld_reply_stays_private(sta
     assert "13912345678" not in page.text and "王科长" not in page.text and "经费" not in page.text
     assert item["satisfaction"]["outcome"]["unsatisfied"] == 1 and item["satisfaction"]["handling"]["satisfied"] == 1
     assert item["reopened_count"] == 1 and item["status"] == "open"
+    replay_and_keep(stack, {c["workflow_id"]: "handling_followup_reply_b_then_a"})
 
 
 def test_extensions_are_capped_and_their_decision_is_notified(stack: Stack) -> None:
