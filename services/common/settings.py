@@ -89,9 +89,9 @@ class Settings(BaseSettings):
     # commitment's seconds scale): a department may object to an assignment (交办异议)
     # within objection_window_working_days; co-handlers (会办) owe the lead their opinion
     # within co_handling_opinion_working_days unless the office sets a date; the office
-    # reviews a reply for disclosure (答复公开) within disclosure_review_working_days; a
-    # reply is due at most reply_limit_months after the assignment, extensions included
-    # (six months for hard cases; a month counts 21 working days on a seconds scale).
+    # reviews a reply for disclosure (答复公开) within disclosure_review_working_days;
+    # extensions move a due date at most reply_limit_months past the original one, all
+    # together (six months in all; a month counts 21 working days on a seconds scale).
     objection_window_working_days: int = Field(default=5, ge=1, le=60)
     co_handling_opinion_working_days: int = Field(default=20, ge=1, le=120)
     disclosure_review_working_days: int = Field(default=20, ge=1, le=120)

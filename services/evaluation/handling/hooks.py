@@ -42,14 +42,14 @@ def after_working_days(commitment: Commitment, start: datetime, n: int, calendar
     return working_day_deadline(DEFAULT_CLOCK.local_date(start), n, calendar).at
 
 
-def reply_limit(commitment: Commitment, settings: Settings, calendar: OfficialCalendar) -> datetime:
-    """The latest due date extensions may reach: ``reply_limit_months`` after the
-    assignment (交办), six months for hard cases by default."""
-    assigned = commitment.assigned_at or commitment.created_at
+def extension_limit(commitment: Commitment, settings: Settings, calendar: OfficialCalendar) -> datetime:
+    """The latest due date extensions may reach: ``reply_limit_months`` past the original
+    due date, all extensions together (six months in all by default)."""
+    original = commitment.original_due_at
     months = settings.reply_limit_months
     if commitment.working_day_seconds:
-        return assigned + timedelta(seconds=months * WORKING_DAYS_PER_MONTH * commitment.working_day_seconds)
-    day = DEFAULT_CLOCK.local_date(assigned)
+        return original + timedelta(seconds=months * WORKING_DAYS_PER_MONTH * commitment.working_day_seconds)
+    day = DEFAULT_CLOCK.local_date(original)
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
     last = month_calendar.monthrange(year, month)[1]

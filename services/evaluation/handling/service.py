@@ -295,15 +295,15 @@ async def review_reply(session: AsyncSession, commitment: Commitment, reply: Com
 
 
 async def check_extension_cap(session: AsyncSession, settings: Settings, commitment: Commitment, new_due: Any) -> None:
-    """Extensions are capped: a reply is due at most ``reply_limit_months`` after the
-    assignment (six months for hard cases)."""
-    limit = hooks.reply_limit(commitment, settings, await hooks.calendar_of(session))
+    """Extensions are capped: all together they move the due date at most
+    ``reply_limit_months`` past the original one (six months in all by default)."""
+    limit = hooks.extension_limit(commitment, settings, await hooks.calendar_of(session))
     if new_due > limit:
         raise Problem(422, "Invalid request",
-                      f"An extension may move the due date to {limit.isoformat()} at the latest "
-                      f"({settings.reply_limit_months} months after the assignment, extensions included).",
+                      f"Extensions may move the due date to {limit.isoformat()} at the latest "
+                      f"({settings.reply_limit_months} months past the original due date, all extensions together).",
                       errors=[{"field": "body.requested_due_at", "rule": "reply_limit_months",
-                               "message": f"at most {settings.reply_limit_months} months after the assignment"}],
+                               "message": f"at most {settings.reply_limit_months} months past the original due date"}],
                       limit=limit.isoformat())
 
 
