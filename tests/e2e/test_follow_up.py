@@ -175,6 +175,15 @@ def test_unsatisfied_reopens_then_escalates_to_the_top(stack: Stack) -> None:
     tops = [e for e in escalations(stack, cid) if e["event_key"].endswith("unsatisfied-top")]
     assert [(e["step"], e["level"]) for e in tops] == [("circulated_notice", 4)]
 
+    # Each time 不满意 sent it back (a reopening, then the top of the ladder), the department
+    # and the office heard of it through the outbox (the webhook received it).
+    def reopened_notices() -> list[dict]:
+        return [b for b in stack.notifications_for(cid) if b["kind"] == "commitment.reopened"]
+
+    notices = eventually(lambda: len(n := reopened_notices()) == 2 and n, timeout=30, what="two reopened notices")
+    assert all({f"department:{EDU}", "office:cppcc"} <= set(n["recipients"]) for n in notices)
+    assert [n["payload"]["reopenings"] for n in notices] == [1, 1]
+
     finish("basically_satisfied")
     closed = eventually(lambda: (s := commitment(stack, cid))["status"] == "closed" and s, what="closed")
     assert closed["satisfaction"] == "basically_satisfied"

@@ -357,7 +357,10 @@ async def list_escalations(session: AsyncSession, commitment_id: int) -> list[Es
 
 async def apply_state(session: AsyncSession, commitment: Commitment, state: CommitmentStateUpdate) -> Commitment:
     """Mirror the workflow's state. Setting a state is idempotent by nature."""
-    was_reopened = state.reopenings > commitment.reopenings
+    # 不满意 sends it back: a reopening, or (past the allowed reopenings) straight to the
+    # top of the ladder; either way verified → open again.
+    was_reopened = state.reopenings > commitment.reopenings or (
+        commitment.status == "verified" and state.status == "open" and state.satisfaction == "unsatisfied")
     commitment.status = state.status
     commitment.escalation_level = state.escalation_level
     commitment.due_at = state.due_at

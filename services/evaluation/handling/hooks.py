@@ -107,9 +107,12 @@ async def after_accepted(
 
 async def reopened(session: AsyncSession, commitment: Commitment, reopenings: int) -> None:
     """不满意 sent the commitment back for handling: the department, the office and the
-    supervising committee hear of it (one notice per reopening)."""
+    supervising committee hear of it (one notice per reopening; the new due date tells
+    apart the reopenings past the allowed number, which go to the top of the ladder)."""
     await enqueue_notification(
-        session, idempotency_key=f"commitment-{commitment.id}-reopened-{reopenings}", kind="commitment.reopened",
+        session, idempotency_key=f"commitment-{commitment.id}-reopened-{reopenings}-"
+                                 f"{round(commitment.due_at.timestamp() * 1_000_000)}",
+        kind="commitment.reopened",
         recipients=lead_recipients(commitment, f"committee:{commitment.organiser or 'supervision'}"),
         payload={"commitment_id": commitment.id, "workflow_id": followup_workflow_id(commitment.id),
                  "department": commitment.department, "reopenings": reopenings,
