@@ -427,6 +427,8 @@ async def deliver_pending(session: AsyncSession, temporal: Client, settings: Set
             done += 1
         except (WorkflowRefused, WorkflowEnded):
             log.info("commitment.redelivered_action_refused", action_id=action.id)
+            if action.kind == "reassign":
+                await hooks.reassignment_refused(session, action.payload["objection_id"])
             done += 1
         except TemporalUnavailable:
             break  # still down: the next pass

@@ -105,6 +105,15 @@ async def after_accepted(
         )
 
 
+async def reassignment_refused(session: AsyncSession, objection_id: int) -> None:
+    """The follow-up refused a reassignment the reconciler re-sent (it had ended, or
+    moved on): nothing moved, so the objection awaits the office's decision again."""
+    objection = await session.get(AssignmentObjection, objection_id)
+    if objection is not None and objection.status == "reassigning":
+        objection.status, objection.reassigned_to, objection.new_due_at = "pending", None, None
+        await session.commit()
+
+
 async def reopened(session: AsyncSession, commitment: Commitment, reopenings: int) -> None:
     """不满意 sent the commitment back for handling: the department, the office and the
     supervising committee hear of it (one notice per reopening; the new due date tells
