@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from services.common.auth import Principal, Role, allow
+from services.common.problems import Problem
 from services.common.types import DbId
 
 from ..commitments import service as commitments
@@ -101,7 +102,10 @@ async def reply(
     action: ActionRead = await _act(request, response, session, principal, commitment_id, "reply",
                                     data.model_dump(mode="json"), idempotency_key)
     stored = await service.reply_of_action(session, action.id)
-    assert stored is not None and stored.commitment_id == commitment.id
+    if action.kind != "reply" or stored is None or stored.commitment_id != commitment.id:
+        # The Idempotency-Key answered an earlier request of another kind.
+        raise Problem(422, "Invalid request", "Idempotency-Key: already used for a different request.",
+                      errors=[{"field": "header.Idempotency-Key", "rule": "reused", "message": "used for another request"}])
     return ReplyRead.model_validate(stored)
 
 
