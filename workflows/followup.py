@@ -50,6 +50,7 @@ RATINGS = vocabulary.RATINGS
 REPLY_CLASSES = ("A", "B", "C", "D")  # 答复: 已解决 / 正在解决 / 列入计划 / 留作参考
 HANDLING_KINDS = ("reply", "reassign")  # issue 13
 HANDLING_PATCH = "handling-v1"
+LADDER_GENERATION_PATCH = "ladder-generation-guard-v1"
 _ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -160,12 +161,20 @@ class FollowUpWorkflow(AttentionMixin):
         assert self._plan is not None
         now = workflow.now()
         while (step := self._next_step()) is not None and _dt(step.fire_at) <= now:
+            generation = self._generation
             await self._record(f"g{self._generation}-{step.name}", step.name, step.level, step.fire_at,
                                step.summary, provisional=step.provisional)
+            if generation != self._generation and workflow.patched(LADDER_GENERATION_PATCH):
+                # An extension or a reassignment restarted the ladder while this rung was
+                # being recorded: the rung belongs to the old round, not to the new one.
+                self._changed = True
+                break
             self._fired.append(step.name)
             self._level = max(self._level, step.level)
             self._changed = True
-        if _dt(self._plan.next_progress_due) <= now:
+        # An update (progress report, extension, B reply) may have dropped the plan while a
+        # rung was being recorded: the loop re-plans; nothing more is due from the old plan.
+        if self._plan is not None and _dt(self._plan.next_progress_due) <= now:
             due = self._plan.next_progress_due
             await self._record(f"progress-missing-{due}", "progress_missing", self._level, due,
                                f"进展报告催报: {self._plan.next_progress_summary}")
