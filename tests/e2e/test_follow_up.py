@@ -108,8 +108,8 @@ def test_extension_restarts_the_ladder_and_closing_after_satisfied(stack: Stack)
     c = create_commitment(stack, due_in=1, scale=0.3)
     cid = c["id"]
     eventually(lambda: "urge" in ladder_steps(escalations(stack, cid)), timeout=30, what="催办")
-    # 30 s: within the cap on extensions (six months = 126 working days = 37.8 s past the due date).
-    new_due = (_now() + timedelta(seconds=30)).replace(microsecond=0)
+    # Within the cap on extensions: six months = 126 working days = 37.8 s past the original due date.
+    new_due = (datetime.fromisoformat(c["original_due_at"]) + timedelta(seconds=36)).replace(microsecond=0)
     asked = act(stack, cid, "extension-requests", {"requested_due_at": new_due.isoformat(), "reason": "用地审批未完成"})
     assert asked.status_code == 201, asked.text
     assert asked.json()["outcome"] == "recorded"
