@@ -83,9 +83,10 @@ class AssignmentObjection(Base):
     raised_by: Mapped[str] = mapped_column(String(100))
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    # pending -> reassigned | dismissed
+    # pending -> reassigning (decided, not yet delivered to the workflow) -> reassigned; or dismissed
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     reassigned_to: Mapped[str | None] = mapped_column(String(60))
+    new_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the office may set a new due date
     decision_note: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -9,6 +9,7 @@ so its form can change without breaking a page.
 from __future__ import annotations
 
 import base64
+import math
 import binascii
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -51,7 +52,10 @@ def due_in_working_days(commitment: Commitment, calendar: OfficialCalendar) -> i
     calendar, or of the commitment's seconds scale (demos and tests)."""
     assigned = commitment.assigned_at or commitment.created_at
     if commitment.working_day_seconds:
-        return round((commitment.due_at - assigned).total_seconds() / commitment.working_day_seconds)
+        days = (commitment.due_at - assigned).total_seconds() / commitment.working_day_seconds
+        # A scale a hair above zero makes astronomically many "days": held to the INTEGER range.
+        return round(max(-MAX_DB_ID, min(MAX_DB_ID, days))) if math.isfinite(days) else \
+            (MAX_DB_ID if days > 0 else -MAX_DB_ID)
     return working_days_between(DEFAULT_CLOCK.local_date(assigned), DEFAULT_CLOCK.local_date(commitment.due_at), calendar)
 
 

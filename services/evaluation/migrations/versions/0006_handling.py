@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('reassigned_to', sa.String(length=60), nullable=True),
+    sa.Column('new_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decision_note', sa.Text(), nullable=True),
     sa.Column('decided_by', sa.String(length=100), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
