@@ -142,6 +142,7 @@ class LifecycleActivities(ConsultationActivities):
             # talent makes (consultation, round) unique: a retry returns the same draw
             idempotency_key=f"draw-{request.topic_id}-{request.round}",
         )
+        await self._tell_if_announced(request.topic_id, body)
         return _draw_result(body)
 
     @activity.defn
@@ -153,6 +154,7 @@ class LifecycleActivities(ConsultationActivities):
             {"round": request.round, "declined": request.declined},
             idempotency_key=f"draw-{request.topic_id}-{request.round}",
         )
+        await self._tell_if_announced(request.topic_id, body)
         return _draw_result(body)
 
     @activity.defn
@@ -190,6 +192,21 @@ class LifecycleActivities(ConsultationActivities):
     async def mirror_topic_stage(self, request: TopicStage) -> None:
         """Intake keeps a copy of the stage for its listings; setting it is idempotent."""
         await self._send("intake", "PUT", f"/topics/{request.topic_id}/stage", {"stage": request.stage}, None)
+
+    async def _tell_if_announced(self, topic_id: int, draw: dict[str, Any]) -> None:
+        """An announced draw (issue 11: status "announced", the panel to come once the
+        public value is known) is news for everyone behind the topic: a ``draw.announced``
+        notice to its submitters (each by name, below) and the office, once per draw. The
+        payload carries ids and the time only; the hashes are on the public page (a hex
+        hash can hold a run of digits the outbox would take for a phone number)."""
+        if draw.get("status") != "announced":
+            return
+        payload: dict[str, Any] = {"topic_id": topic_id, "draw_id": int(draw["id"]), "round": int(draw.get("round", 0))}
+        if draw.get("public_randomness_at"):
+            payload["public_randomness_at"] = str(draw["public_randomness_at"])
+        await self.send_notice(NoticeRequest(
+            idempotency_key=f"topic-{topic_id}-draw-{draw['id']}-announced", kind="draw.announced",
+            recipients=[f"submitters:topic-{topic_id}", "role:clerk"], payload=payload))
 
     @activity.defn
     async def send_notice(self, request: NoticeRequest) -> None:
