@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,8 +21,12 @@ import pytest
 
 from services.common.auth import Role
 from services.intake.residents.service import resident_recipient
-from tests.e2e.test_kindergarten_case import EDU, names, seed_pool
-from tests.e2e.test_operator_screenshots import CHROMIUM_ARGS, _browser_missing, CHROMIUM
+from tests.e2e.test_kindergarten_case import EDU, seed_pool
+from tests.e2e.test_operator_screenshots import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _browser_missing,
+)
 from tests.e2e.test_walking_skeleton import eventually
 from tests.stack import Stack
 
@@ -176,7 +180,7 @@ def _shot(page, name: str) -> None:
 
 
 def test_the_public_page_from_a_submission_to_its_commitments_in_chromium(stack: Stack, phone) -> None:
-    intake, evaluation = stack.url("intake"), stack.url("evaluation")
+    intake = stack.url("intake")
     clerk, chair = stack.auth(Role.CLERK), stack.auth(Role.CHAIR)
     year = 2040 + uuid.uuid4().int % 60  # a plan of its own
     pool = seed_pool(stack)
@@ -230,7 +234,7 @@ def test_the_public_page_from_a_submission_to_its_commitments_in_chromium(stack:
         assert ok.status_code == 200, ok.text
     eventually(lambda: consultation()["stage"] == "meeting", timeout=60, what="meeting")
     meeting = httpx.post(f"{intake}/topics/{tid}/meetings", headers=clerk, timeout=30, json={
-        "held_at": datetime.now(timezone.utc).isoformat(), "venue": "cppcc-hall",
+        "held_at": datetime.now(UTC).isoformat(), "venue": "cppcc-hall",
         "minutes": f"{seeded_names[0]}发言。", "consensus": "两年内新建至少3所公办幼儿园。",
         "attendance": [{"name": seeded_names[1], "category": "member"}],
         "commitments": [{"owner_department": EDU, "content": "两年内新建至少3所公办幼儿园",
@@ -287,7 +291,7 @@ def _through_the_draw(stack: Stack, tid: int, consultation) -> None:
     if not announcement:
         return
     due = datetime.fromisoformat(announcement["public_randomness_at"])
-    eventually(lambda: datetime.now(timezone.utc) >= due or None, timeout=60, what="the public value's time")
+    eventually(lambda: datetime.now(UTC) >= due or None, timeout=60, what="the public value's time")
     value = ("2.9.14.18.25.31./7./" if announcement["public_randomness_format"] == "lottery" else "ab" * 32)
     entered = eventually(lambda: (r := httpx.post(
         f"{stack.url('intake')}/topics/{tid}/draws/{announcement['draw_id']}/public-value",
