@@ -76,6 +76,9 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)  # SubmissionStatus
     # How it came to its topic: opened it, near-duplicate, merged or split by staff.
     joined_as: Mapped[str | None] = mapped_column(String(20))
+    # The topic it stood behind before its first merge (并案): its submitter still hears
+    # what becomes of that topic (residents/service.py: topic_submitters).
+    merged_from_topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
     similarity: Mapped[float | None] = mapped_column(Float)
     # As received (control characters excepted, which validation refuses).
     title_raw: Mapped[str] = mapped_column(String(200))

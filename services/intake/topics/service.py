@@ -346,7 +346,12 @@ async def move_supporters(session: AsyncSession, from_topic_id: int, into_topic_
     result = await session.execute(
         update(Submission)
         .where(Submission.topic_id == from_topic_id)
-        .values(topic_id=into_topic_id, joined_as=JoinedAs.MERGED.value)
+        .values(
+            topic_id=into_topic_id,
+            joined_as=JoinedAs.MERGED.value,
+            # The first topic it stood behind: its submitter hears that topic's outcome.
+            merged_from_topic_id=func.coalesce(Submission.merged_from_topic_id, from_topic_id),
+        )
     )
     return result.rowcount or 0
 
