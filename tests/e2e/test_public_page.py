@@ -21,6 +21,7 @@ import pytest
 
 from services.common.auth import Role
 from services.intake.residents.service import resident_recipient
+from tests.e2e.intake_helpers import enter_public_value, public_value
 from tests.e2e.test_kindergarten_case import EDU, seed_pool
 from tests.e2e.test_operator_screenshots import (
     CHROMIUM,
@@ -226,7 +227,10 @@ def test_the_public_page_from_a_submission_to_its_commitments_in_chromium(stack:
     def consultation() -> dict:
         return httpx.get(f"{intake}/topics/{tid}/consultation", headers=stack.auth(Role.OPERATOR), timeout=30).json()
 
-    _through_the_draw(stack, tid, consultation)
+    # The draw is announced (portfolio hash, commitment, the public random value to come) and
+    # revealed once the clerk enters the value (issue 11).
+    announcement = enter_public_value(stack, tid)
+    value = public_value(0)
     inviting = eventually(lambda: (c := consultation())["stage"] == "inviting" and c, timeout=90, what="inviting")
     for invitation in inviting["invitations"]:
         ok = httpx.post(f"{intake}/topics/{tid}/invitations/{invitation['person_id']}/answer", headers=clerk,
@@ -259,13 +263,16 @@ def test_the_public_page_from_a_submission_to_its_commitments_in_chromium(stack:
     body = page.locator("main").inner_text()
     assert title in body and "专题协商会议" in body and "成果办理跟踪" in body
     public_draws = httpx.get(f"{stack.url('talent')}/public/draws", params={"consultation_id": tid}, timeout=30)
-    if public_draws.status_code == 404:  # talent without announced draws (issue 11 not merged): said so
-        assert "抽选公告暂时无法读取" in body
-    else:
-        assert public_draws.status_code == 200 and public_draws.json()["items"], public_draws.text
-        assert "方案哈希" in body and "密钥承诺" in body and "第1轮抽选" in body and "公开随机数来源" in body
-        assert public_draws.json()["items"][0]["portfolio_hash"] in body
-        assert page.locator("#how-to-verify").count() == 1
+    assert public_draws.status_code == 200, public_draws.text
+    [draw] = public_draws.json()["items"]
+    assert (draw["draw_id"], draw["status"], draw["public_randomness"]) == (announcement["draw_id"], "drawn", value)
+    section = page.locator("section[aria-labelledby='draws']").inner_text()
+    card = page.locator("section[aria-labelledby='draws'] article").first.inner_text()
+    assert "第1轮抽选" in card and "已揭晓" in card and "方案哈希" in card and "密钥承诺" in card
+    assert announcement["portfolio_hash"] == draw["portfolio_hash"] and draw["portfolio_hash"] in card
+    assert draw["commitment"] in card and announcement["public_randomness_source"] in card
+    assert "公开随机数来源" in card and "公开随机数日期" in card and value in card and "揭晓时间" in card
+    assert "如何验证抽选是公平的" in section and page.locator("#how-to-verify").count() == 1
     commitment = page.locator(f"[data-commitment='{cid}']")
     assert EDU in commitment.inner_text() and "两年内新建至少3所公办幼儿园" in commitment.inner_text()
     assert published in commitment.inner_text() and "B类" in commitment.inner_text()
@@ -278,26 +285,6 @@ def test_the_public_page_from_a_submission_to_its_commitments_in_chromium(stack:
     violations = _axe(page)
     assert not violations, violations
     _no_personal_data(page.content(), [name, phone_number, id_number, REPLY_PHONE, "王科长", *seeded_names])
-
-
-def _through_the_draw(stack: Stack, tid: int, consultation) -> None:
-    """Announced draws (issue 11) wait for the public value: enter it when asked."""
-    def announced_or_inviting():
-        c = consultation()
-        return (c.get("announcement") or c["stage"] == "inviting") and c
-
-    state = eventually(announced_or_inviting, timeout=90, what="the draw announced or done")
-    announcement = state.get("announcement")
-    if not announcement:
-        return
-    due = datetime.fromisoformat(announcement["public_randomness_at"])
-    eventually(lambda: datetime.now(UTC) >= due or None, timeout=60, what="the public value's time")
-    value = ("2.9.14.18.25.31./7./" if announcement["public_randomness_format"] == "lottery" else "ab" * 32)
-    entered = eventually(lambda: (r := httpx.post(
-        f"{stack.url('intake')}/topics/{tid}/draws/{announcement['draw_id']}/public-value",
-        headers=stack.auth(Role.CLERK), json={"public_randomness": value}, timeout=30)).status_code in (200, 201) and r,
-        timeout=60, what="public value entered")
-    assert entered
 
 
 REPLY_PHONE = "13712345678"
