@@ -231,6 +231,15 @@ def test_the_public_page_from_a_submission_to_its_commitments_in_chromium(stack:
     # revealed once the clerk enters the value (issue 11).
     announcement = enter_public_value(stack, tid)
     value = public_value(0)
+    # The announcement is news for the resident behind the topic: a draw.announced notice
+    # through the outbox, to the topic's submitters as a group and to the resident by name.
+    def told() -> list[dict] | None:
+        found = [n for n in _notices(stack, "draw.announced", tid) if n["payload"].get("draw_id") == announcement["draw_id"]]
+        return found if [r for n in found for r in n["recipients"] if r.startswith("resident:")] else None
+
+    notices = eventually(told, timeout=60, what="draw.announced to the resident behind the topic")
+    assert any(f"submitters:topic-{tid}" in n["recipients"] for n in notices)
+    assert len([r for n in notices for r in n["recipients"] if r.startswith("resident:")]) == 1  # once, by name
     inviting = eventually(lambda: (c := consultation())["stage"] == "inviting" and c, timeout=90, what="inviting")
     for invitation in inviting["invitations"]:
         ok = httpx.post(f"{intake}/topics/{tid}/invitations/{invitation['person_id']}/answer", headers=clerk,
