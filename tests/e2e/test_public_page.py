@@ -238,7 +238,7 @@ def test_the_public_page_from_a_submission_to_its_commitments_in_chromium(stack:
     _shot(page, "2-receipt")
     stored = httpx.get(f"{intake}/submissions/{receipt}", headers=clerk).json()
     assert stored["contact"] == phone_number and stored["channel"] == "public_online"  # the office has it
-    tid = stored["topic_id"]
+    tid = _own_topic(stack, {"submission_id": receipt, "topic_id": stored["topic_id"]})["topic_id"]
 
     # 2. The chair puts it into the year's plan; research; the draw; the meeting commits.
     decided = httpx.post(f"{intake}/topics/{tid}/decision", headers=chair, timeout=30, json={
