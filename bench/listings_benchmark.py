@@ -75,6 +75,9 @@ CASES = [
     ("q=无障碍设施 (rare, 5 characters)", {"q": "无障碍设施"}),
     ("q=学校 安全 (two terms)", {"q": "学校 安全"}),
     ("q=学校, deep page", {"q": "学校", "after": "half"}),
+    ("q=学校, newest first", {"q": "学校", "newest_first": True}),
+    ("q=学校 安全, deep page", {"q": "学校 安全", "after": "half"}),
+    ("q=学校 + channel=public_online", {"q": "学校", "channel": "public_online"}),
 ]
 
 
