@@ -138,6 +138,8 @@ async def measure(url: str, n: int, runs: int) -> list[dict]:
 
     rows = []
     try:
+        async with engine.connect() as conn:  # open the pooled connection before timing anything
+            await conn.exec_driver_sql("SELECT 1")
         for name, case in CASES:
             kwargs = {"after": None, "limit": 20, **case}
             if kwargs["after"] == "half":
@@ -163,7 +165,9 @@ async def measure(url: str, n: int, runs: int) -> list[dict]:
             rows.append({
                 "case": name, "params": {k: v for k, v in kwargs.items() if v is not None},
                 "p50_ms": round(percentile(times, 50) * 1000, 2), "p99_ms": round(percentile(times, 99) * 1000, 2),
-                "total": page.total, "items": len(page.items), "load1": load1(), "plans": plans,
+                "total": page.total, "items": len(page.items), "load1": load1(),
+                # the page itself, to compare plans: same ids, same next cursor
+                "ids": [t.id for t in page.items], "next_after": page.next_after, "plans": plans,
             })
             print(f"  {name}: p50 {rows[-1]['p50_ms']} ms, p99 {rows[-1]['p99_ms']} ms (total {page.total})", flush=True)
         # The reconciler's scan for topics without a duplicate signature (every 5 s).
