@@ -342,10 +342,9 @@ async def own_text_share(session: AsyncSession, terms: list[str]) -> tuple[float
     cached = _bigram_stats.get(key)
     if cached is None or now - cached[0] > BIGRAM_STATS_SECONDS:
         row = (await session.execute(sql_text(
-            "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples "
-            "FROM pg_stats s JOIN pg_class c ON c.relname = 'topics' AND c.relnamespace = "
-            "(SELECT oid FROM pg_namespace WHERE nspname = s.schemaname) "
-            "WHERE s.schemaname = current_schema() AND s.tablename = 'ix_topics_search_text_bigrams'"
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs, "
+            "(SELECT reltuples FROM pg_class WHERE oid = 'topics'::regclass) "
+            "FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'ix_topics_search_text_bigrams'"
         ))).first()
         if row is None or row[0] is None or not row[1] or row[2] is None or row[2] <= 0:
             _bigram_stats[key] = cached = (now, 0.0, {}, 0.0)
