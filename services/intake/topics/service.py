@@ -364,6 +364,20 @@ async def own_text_share(session: AsyncSession, terms: list[str]) -> tuple[float
     return share, topics
 
 
+def _holds(term: str) -> ColumnElement[bool]:
+    """This topic's text or one of its submissions' holds ``term``, checked row by row.
+    A scalar subquery with LIMIT, not EXISTS: PostgreSQL may hash an EXISTS over every
+    submission instead of looking up this topic's few."""
+    pattern = f"%{_escape_like(term)}%"
+    in_submission = (
+        select(literal(1)).where(Submission.topic_id == Topic.id, or_(
+            Submission.title_normalised.like(pattern, escape="\\"),
+            Submission.content_normalised.like(pattern, escape="\\"),
+        )).limit(1).correlate(Topic).scalar_subquery()
+    )
+    return or_(Topic.search_text.like(pattern, escape="\\"), in_submission.is_not(None))
+
+
 async def _text_listing(
     session: AsyncSession,
     filters: list[ColumnElement[bool]],
@@ -416,7 +430,12 @@ async def _text_listing(
     start = after if after is not None else await session.scalar(
         select(func.max(Topic.id) if newest_first else func.min(Topic.id)))
     estimate = await own_text_share(session, terms)
-    exact = [_matches_text(term, "postgresql") for term in terms]
+    # Every match holds the rarest term: gather its matches through the indexes and test
+    # the other terms on those topics only (gathering a frequent term's ~100,000 index
+    # matches to intersect them with a rare one's few took a second).
+    shares = {term: (await own_text_share(session, [term]) or (0.0, 0.0))[0] for term in terms}
+    driver = min((term for term in terms if len(term) >= BIGRAM_MIN_CHARS), key=lambda t: (shares[t], -len(t)))
+    exact = [_matches_text(driver, "postgresql"), *(_holds(term) for term in terms if term != driver)]
     ahead: list[int] = []
     if estimate is not None and estimate[0] > 0 and (limit + 1) / estimate[0] < estimate[0] * estimate[1]:
         # Frequent: count through the index (no order: stops at the cap), find the page's
@@ -458,17 +477,7 @@ async def _text_listing(
             column.like(pattern, escape="\\") for column in columns for pattern in patterns))),
     )
 
-    def holds(pattern: str) -> ColumnElement[bool]:
-        # A scalar subquery with LIMIT, not EXISTS: PostgreSQL may hash an EXISTS over
-        # every submission instead of looking up this topic's few.
-        in_submission = (
-            select(literal(1)).where(Submission.topic_id == Topic.id,
-                                     or_(*(column.like(pattern, escape="\\") for column in columns)))
-            .limit(1).correlate(Topic).scalar_subquery()
-        )
-        return or_(Topic.search_text.like(pattern, escape="\\"), in_submission.is_not(None))
-
-    query = select(Topic).where(*filters, *window, Topic.id.in_(candidates), *(holds(p) for p in patterns))
+    query = select(Topic).where(*filters, *window, Topic.id.in_(candidates), *(_holds(term) for term in terms))
     return counted, list((await session.scalars(query.order_by(order).limit(limit + 1))).all())
 
 

@@ -161,7 +161,7 @@ def reference(stored: dict, terms: list[str], channel: str | None, newest_first:
 
 
 QUERIES = ["学校", "安全 路灯", "学校 安全", "绿化", "无障碍设施", "学校 无障碍设施", "停车 学校", "医院",
-           "a", "学 校", "变更", "支持 安全"]
+           "a", "学 校", "变更", "支持 安全", "学 安全", "无障碍设施 医院 学校"]
 
 
 @pytest.mark.parametrize("mode", ["frequent", "rare", "estimated"])
