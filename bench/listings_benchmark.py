@@ -78,6 +78,7 @@ CASES = [
     ("q=学校, newest first", {"q": "学校", "newest_first": True}),
     ("q=学校 安全, deep page", {"q": "学校 安全", "after": "half"}),
     ("q=学校 + channel=public_online", {"q": "学校", "channel": "public_online"}),
+    ("q=学校 无障碍设施 (common + rare)", {"q": "学校 无障碍设施"}),
 ]
 
 
