@@ -47,12 +47,14 @@ class Topic(Base):
 
     # The reconciler looks for topics without a signature every few seconds: a partial
     # index holds only those (normally none), so the look-up costs nothing at any size.
-    # On PostgreSQL, migration 0005_speed also adds trigram (pg_trgm GIN) indexes on
-    # search_text and the submissions' normalised text for free text `q` (PostgreSQL
-    # only, so they are not declared here; see docs/benchmarks.md).
+    # On PostgreSQL, migration 0005_speed also adds bigram GIN indexes
+    # (``xieshang_bigrams``) on search_text and the submissions' normalised text for free
+    # text `q` (PostgreSQL only, so they are not declared here; see docs/benchmarks.md).
     __table_args__ = (
         Index("ix_topics_without_signature", "id", sqlite_where=text("signature IS NULL"),
               postgresql_where=text("signature IS NULL")),
+        # channel + stage listings: the capped count and the keyset page (0009_listing).
+        Index("ix_topics_channel_stage_id", "channel", "stage", "id"),
     )
 
 
