@@ -1,7 +1,7 @@
 """listing index: topics by (channel, stage, id)
 
 Revision ID: 0009_listing
-Revises: 0006_draws
+Revises: 0008_public
 
 `GET /topics?channel=…&stage=…` counts up to 10,000 matches and pages in id order; with
 only the single-column indexes PostgreSQL ANDs two bitmaps of 125,000 and 143,000 rows
@@ -12,7 +12,7 @@ channel and stage).
 from alembic import op
 
 revision = '0009_listing'
-down_revision = '0006_draws'
+down_revision = '0008_public'
 branch_labels = None
 depends_on = None
 
