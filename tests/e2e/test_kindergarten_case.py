@@ -204,9 +204,14 @@ def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
     assert all(stage in seen for stage in
                ["submitted", "research", "inviting", "meeting", "follow_up", "evaluation", "closed"]), stages
 
-    events = httpx.get(f"{stack.url('evaluation')}/events", params={"topic_id": tid},
-                       headers=stack.auth(Role.OPERATOR)).json()["items"]
-    summary = next(e for e in events if e["kind"] == "consultation_closed")["detail"]
+    # The stage reads closed as soon as the workflow decides it; the closing event is
+    # recorded in evaluation by the activity that follows.
+    def closing_event() -> dict | None:
+        events = httpx.get(f"{stack.url('evaluation')}/events", params={"topic_id": tid},
+                           headers=stack.auth(Role.OPERATOR)).json()["items"]
+        return next((e for e in events if e["kind"] == "consultation_closed"), None)
+
+    summary = eventually(closing_event, timeout=30, what="the closing event")["detail"]
     assert summary == {"format": "special_topic", "organiser": "social-law-committee", "plan_year": year,
                        "panel_size": 19, "replacement_rounds": 1, "meeting_id": meeting.json()["id"],
                        "commitments": 1, "satisfaction": ["satisfied"]}
