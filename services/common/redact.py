@@ -4,10 +4,10 @@ Two uses, one set of patterns:
 
 * :func:`scrub_personal_data` replaces phone numbers, ID-card numbers, e-mail addresses,
   URLs and the names a resident introduces (我是X, 我叫X, 本人X, 姓名：X...) with a
-  placeholder in brackets (``[电话]``, ``[身份证号]``, ``[邮箱]``, ``[网址]``, ``[姓名]``).
-  Workflow summaries are built from it (:func:`consultation_summary`,
-  :func:`follow_up_summary`), so Temporal's storage and Web UI never hold them even
-  without the payload codec (docs/operators.md).
+  placeholder in brackets (``[电话]``, ``[身份证号]``, ``[邮箱]``, ``[网址]``, ``[姓名]``),
+  for text that must leave a record. Workflow summaries (:func:`consultation_summary`,
+  :func:`follow_up_summary`) carry only ids and labels, so Temporal's storage and Web UI
+  hold no resident text even without the payload codec (docs/operators.md).
 * :func:`mask_for_matching` is the same replacement for screening and duplicate matching
   (services/intake/screening.py, duplicates.py): two texts that share only a resident's
   phone number or name must not look alike, so personal data becomes one neutral mark.
@@ -24,6 +24,8 @@ cannot be told from a word, which is why summaries of free text are also cut sho
 from __future__ import annotations
 
 import re
+
+from services.common.vocabulary import CHANNEL_LABELS, Channel
 
 __all__ = [
     "consultation_summary",
@@ -114,14 +116,14 @@ def mask_for_matching(text: str) -> str:
     return _replace_all(text, url="\ue000", email="\ue001", id_card="\ue002", phone="\ue003", name="\ue004")
 
 
-def _short(text: str, limit: int) -> str:
-    text = " ".join(scrub_personal_data(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def consultation_summary(topic_id: int, title: str, *, limit: int = 40) -> str:
-    """The start summary of a ConsultationWorkflow: the topic id and its scrubbed title."""
-    return f"议题 #{topic_id}: {_short(title, limit)}"
+def consultation_summary(topic_id: int, channel: str) -> str:
+    """The start summary of a ConsultationWorkflow: the topic id and its channel's label.
+    Never the title: a resident's title can name a person in a way no pattern detects."""
+    try:
+        label = CHANNEL_LABELS[Channel(channel)]
+    except ValueError:
+        label = channel
+    return f"议题 #{topic_id} · {label}"
 
 
 def follow_up_summary(commitment_id: int, department: str) -> str:

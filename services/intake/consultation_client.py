@@ -101,7 +101,7 @@ class ConsultationClient:
                         SearchAttributePair(TOPIC_CHANNEL, topic.channel),
                     ]
                 ),
-                static_summary=consultation_summary(topic.id, topic.title),
+                static_summary=consultation_summary(topic.id, topic.channel),
                 rpc_timeout=START_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:

@@ -72,7 +72,9 @@ def test_full_ladder_survives_a_worker_crash_with_every_step_once(stack: Stack) 
     stack.devstack.kill("worker")  # SIGKILL mid-ladder: 会议督办 falls due while it is dead
     time.sleep(4)
     stack.devstack.restart("worker")
-    eventually(lambda: "circulated_notice" in ladder_steps(escalations(stack, cid)), timeout=40,
+    # An activity in flight at the SIGKILL is retried only once its start-to-close timeout
+    # (60 s, workflows/attention.py) has run out, then the ladder catches up at once.
+    eventually(lambda: "circulated_notice" in ladder_steps(escalations(stack, cid)), timeout=100,
                what="文件通报 after the restart")
     time.sleep(1)  # anything fired twice would show up by now
     events = escalations(stack, cid)

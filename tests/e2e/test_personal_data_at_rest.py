@@ -143,6 +143,6 @@ def test_codec_endpoint_decodes_the_web_uis_payloads_for_operators_only(stack: S
         assert response.headers.get("access-control-allow-origin") == ui
         if status == 200:
             [decoded] = response.json()["payloads"]
-            assert json.loads(base64.b64decode(decoded["data"])) == f"议题 #{created.json()['id']}: {title}"
+            assert json.loads(base64.b64decode(decoded["data"])) == f"议题 #{created.json()['id']} · 委员荐题"
         else:
             assert title not in response.text
