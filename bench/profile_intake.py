@@ -51,7 +51,8 @@ def heaviest(path: Path, top: int) -> list[tuple[float, str]]:
 async def run(n: int, concurrency: int, seconds: int, top: int, out: Path) -> None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     with bench_stack("sqlite", raw_worker=False) as stack:
-        settings = Settings(jwt_secret=stack.jwt_secret, temporal_address=stack.temporal_address)
+        settings = Settings(jwt_secret=stack.jwt_secret, temporal_address=stack.temporal_address,
+                            data_dir=str(stack.devstack.data_dir))  # the stack's payload keys
         clerk = {"Authorization": "Bearer " + mint_token(settings, role=Role.CLERK, subject="bench", ttl_seconds=7200)}
         pids = stack.pids()
         meter = Meter(pids)
