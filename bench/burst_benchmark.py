@@ -220,7 +220,7 @@ async def raw_burst(stack, n: int, lead: float) -> dict:
     from services.common.temporal import connect
 
     meter = Meter(stack.pids())
-    client = await connect(Settings(temporal_address=stack.temporal_address))
+    client = await connect(Settings(temporal_address=stack.temporal_address, data_dir=str(stack.devstack.data_dir)))
     fire_at = datetime.now(UTC) + timedelta(seconds=lead)
     run = uuid.uuid4().hex[:8]
     sem = asyncio.Semaphore(8)
@@ -269,7 +269,7 @@ async def run(n: int, backend: str, scale: float, env: dict[str, str], window: f
     hooks = Hooks()
     env = {"XIESHANG_NOTIFICATION_WEBHOOKS": json.dumps({"bench": hooks.url}), **env}
     with bench_stack(backend, env) as stack:
-        settings = Settings(jwt_secret=stack.jwt_secret)
+        settings = Settings(jwt_secret=stack.jwt_secret, data_dir=str(stack.devstack.data_dir))
         lead = 30 + n * 0.25  # creation and settling must end before the instant
         project = await project_burst(stack, settings, hooks, n, scale, lead, window)
         # The raw side's instant also comes after all its starts: as long again as the
