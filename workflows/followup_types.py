@@ -62,19 +62,6 @@ class ReopenDecision:
 
 
 @dataclass
-class EscalationRecord:
-    commitment_id: int
-    event_key: str  # idempotency key: one record per (commitment, generation, step)
-    step: str
-    level: int
-    generation: int
-    planned_at: str
-    fired_at: str
-    summary: str
-    provisional: bool = False
-
-
-@dataclass
 class CommitmentState:
     """What evaluation mirrors of the workflow, so listings need no Temporal call."""
 
@@ -87,6 +74,22 @@ class CommitmentState:
     completed_at: str | None = None
     closed_at: str | None = None
     satisfaction: str | None = None
+
+
+@dataclass
+class EscalationRecord:
+    commitment_id: int
+    event_key: str  # idempotency key: one record per (commitment, generation, step)
+    step: str
+    level: int
+    generation: int
+    planned_at: str
+    fired_at: str
+    summary: str
+    provisional: bool = False
+    # The commitment's state once this rung is recorded, stored by evaluation with the
+    # record (state-with-record-v1); None in histories from before, which synced apart.
+    state: CommitmentState | None = None
 
 
 @dataclass

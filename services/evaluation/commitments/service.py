@@ -269,9 +269,15 @@ async def record_escalation(
                 "due_at": commitment.due_at.isoformat(),
             },
         )
+        if data.state is not None:
+            # The workflow's state after this rung, in the same transaction: a record
+            # that exists had its state applied with it, so a retried or late duplicate
+            # (not created) applies nothing and cannot set back a newer state.
+            _mirror(commitment, data.state)
 
     event, created = await insert_once(
-        session, EscalationEvent(**data.model_dump()), EscalationEvent.event_key, data.event_key, with_it=notify
+        session, EscalationEvent(**data.model_dump(exclude={"state"})), EscalationEvent.event_key, data.event_key,
+        with_it=notify,
     )
     if not created:
         return event, False
@@ -291,6 +297,12 @@ async def list_escalations(session: AsyncSession, commitment_id: int) -> list[Es
 
 async def apply_state(session: AsyncSession, commitment: Commitment, state: CommitmentStateUpdate) -> Commitment:
     """Mirror the workflow's state. Setting a state is idempotent by nature."""
+    _mirror(commitment, state)
+    await session.commit()
+    return commitment
+
+
+def _mirror(commitment: Commitment, state: CommitmentStateUpdate) -> None:
     commitment.status = state.status
     commitment.escalation_level = state.escalation_level
     commitment.due_at = state.due_at
@@ -298,8 +310,6 @@ async def apply_state(session: AsyncSession, commitment: Commitment, state: Comm
     commitment.completed_at = state.completed_at
     commitment.closed_at = state.closed_at
     commitment.satisfaction = state.satisfaction
-    await session.commit()
-    return commitment
 
 
 # ---------------------------------------------------------------- needs attention
