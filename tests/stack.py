@@ -10,12 +10,16 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from services.common.auth import Role, mint_token
+from services.common.db import create_engine
 from services.common.devstack import DevStack, StackPorts
 from services.common.settings import SERVICE_NAMES, Settings
 from tests.webhook_receiver import Receiver
@@ -23,7 +27,7 @@ from tests.webhook_receiver import Receiver
 POSTGRES_ADMIN_URL = os.environ.get("XIESHANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _in_thread(coro_factory):  # noqa: ANN001, ANN202
+def _in_thread(coro_factory: Callable[[], Awaitable[object]]) -> object:
     """Run a coroutine to completion on a private loop (fixtures are sync)."""
     box: dict[str, object] = {}
 
@@ -55,10 +59,10 @@ def postgres_unreachable_reason() -> str | None:
         return f"PostgreSQL at {POSTGRES_ADMIN_URL} unreachable ({type(exc).__name__}: {exc})"
 
 
-def create_postgres_databases(prefix: str) -> dict[str, str]:
+def create_postgres_databases(prefix: str, services: Iterable[str] = SERVICE_NAMES) -> dict[str, str]:
     import asyncpg
 
-    names = {service: f"{prefix}_{service}" for service in SERVICE_NAMES}
+    names = {service: f"{prefix}_{service}" for service in services}
 
     async def create() -> None:
         conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
@@ -87,22 +91,47 @@ def drop_postgres_databases(urls: dict[str, str]) -> None:
     _in_thread(drop)
 
 
-
-@contextmanager
-def postgres_databases(prefix: str, what: str) -> Iterator[dict[str, str]]:
-    """Fresh PostgreSQL databases (one per service) for a test, dropped afterwards.
-    Skipped where PostgreSQL is unreachable, except under CI, where ``what`` must run."""
+def require_postgres(what: str, reason: str | None = None) -> None:
+    """Skip the calling test where PostgreSQL is unreachable (``reason``, or probed now);
+    under CI fail it instead, since CI must run ``what`` on PostgreSQL."""
     import pytest
 
-    if (reason := postgres_unreachable_reason()) is not None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI must run {what} on PostgreSQL: {reason}")
-        pytest.skip(reason)
-    urls = create_postgres_databases(prefix)
+    if reason is None and (reason := postgres_unreachable_reason()) is None:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI must run {what} on PostgreSQL: {reason}")
+    pytest.skip(reason)
+
+
+@contextmanager
+def postgres_databases(prefix: str, what: str, services: Iterable[str] = SERVICE_NAMES) -> Iterator[dict[str, str]]:
+    """Fresh PostgreSQL databases (one per service) for a test, dropped afterwards.
+    Skipped where PostgreSQL is unreachable, except under CI, where ``what`` must run."""
+    require_postgres(what)
+    urls = create_postgres_databases(prefix, services)
     try:
         yield urls
     finally:
         drop_postgres_databases(urls)
+
+
+@asynccontextmanager
+async def database_engine(backend: str, service: str, tmp_path: Path, what: str) -> AsyncIterator[AsyncEngine]:
+    """One service's empty database for a unit test: a SQLite file under ``tmp_path``, or a
+    fresh PostgreSQL database dropped afterwards (skipped where unreachable, failed under CI)."""
+    if backend == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/{service}.db")
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+        return
+    with postgres_databases(f"xs_unit_{uuid.uuid4().hex[:10]}", what, services=(service,)) as urls:
+        engine = create_engine(urls[service])
+        try:
+            yield engine
+        finally:
+            await engine.dispose()  # before the drop: no connection may stay open
 
 @dataclass
 class Stack:

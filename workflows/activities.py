@@ -6,6 +6,8 @@ records nothing twice.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -17,6 +19,9 @@ from services.common.service_client import ServiceCallError, ServiceClient
 from services.common.settings import ServiceName
 
 from .lifecycle_types import DrawQuota
+
+# The group of everyone behind a topic (intake: GET /topics/{id}/submitters).
+SUBMITTERS_GROUP = re.compile(r"^submitters:topic-(\d+)$")
 
 # A commitment "due" on a date is due at the end of that working day, Beijing time.
 END_OF_WORKING_DAY = time(17, 30, tzinfo=timezone(timedelta(hours=8)))
@@ -173,6 +178,7 @@ class LifecycleActivities(ConsultationActivities):
             # talent makes (consultation, round) unique: a retry returns the same draw
             idempotency_key=f"draw-{request.topic_id}-{request.round}",
         )
+        await self._tell_if_announced(request.topic_id, body)
         return _draw_result(body)
 
     @activity.defn
@@ -184,6 +190,7 @@ class LifecycleActivities(ConsultationActivities):
             {"round": request.round, "declined": request.declined, **_announcement_fields(request.announce)},
             idempotency_key=f"draw-{request.topic_id}-{request.round}",
         )
+        await self._tell_if_announced(request.topic_id, body)
         return _draw_result(body)
 
     @activity.defn
@@ -237,15 +244,52 @@ class LifecycleActivities(ConsultationActivities):
         """Intake keeps a copy of the stage for its listings; setting it is idempotent."""
         await self._send("intake", "PUT", f"/topics/{request.topic_id}/stage", {"stage": request.stage}, None)
 
+    async def _tell_if_announced(self, topic_id: int, draw: dict[str, Any]) -> None:
+        """An announced draw (issue 11: status "announced", the panel to come once the
+        public value is known) is news for everyone behind the topic: a ``draw.announced``
+        notice to its submitters (each by name, below) and the office, once per draw. The
+        payload carries ids and the time only; the hashes are on the public page (a hex
+        hash can hold a run of digits the outbox would take for a phone number)."""
+        if draw.get("status") != "announced":
+            return
+        payload: dict[str, Any] = {"topic_id": topic_id, "draw_id": int(draw["id"]), "round": int(draw.get("round", 0))}
+        if draw.get("public_randomness_at"):
+            payload["public_randomness_at"] = str(draw["public_randomness_at"])
+        await self.send_notice(NoticeRequest(
+            idempotency_key=f"topic-{topic_id}-draw-{draw['id']}-announced", kind="draw.announced",
+            recipients=[f"submitters:topic-{topic_id}", "role:clerk"], payload=payload))
+
     @activity.defn
     async def send_notice(self, request: NoticeRequest) -> None:
-        """A notice through evaluation's outbox (webhooks), once per idempotency key."""
+        """A notice through evaluation's outbox (webhooks), once per idempotency key.
+
+        A notice to ``submitters:topic-<id>`` also goes to each of them by name: intake
+        lists everyone behind the topic (every submitter of every submission merged into
+        it, 并案, and every co-signer, 联名), and each gets a notice of their own, keyed by
+        the notice's key and the recipient, so a retry adds whoever is missing and sends
+        nobody a second one."""
         await self._post(
             "evaluation",
             "/notifications",
             {"kind": request.kind, "recipients": request.recipients, "payload": request.payload},
             idempotency_key=request.idempotency_key,
         )
+        for group in request.recipients:
+            match = SUBMITTERS_GROUP.match(group)
+            if match is None:
+                continue
+            try:
+                found = await self._services.get_json("intake", f"/topics/{match.group(1)}/submitters")
+            except ServiceCallError as exc:
+                raise ApplicationError(str(exc), type="ServiceRefused", non_retryable=not exc.retryable) from exc
+            for recipient in found["recipients"]:
+                digest = hashlib.sha256(recipient.encode()).hexdigest()[:24]
+                await self._post(
+                    "evaluation",
+                    "/notifications",
+                    {"kind": request.kind, "recipients": [recipient], "payload": {**request.payload, "via": group}},
+                    idempotency_key=f"{request.idempotency_key}:to-{digest}",
+                )
 
 
 def _first_scheduled_at() -> datetime:

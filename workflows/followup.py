@@ -52,6 +52,10 @@ RATINGS = vocabulary.RATINGS
 #: evaluation has: one activity, one HTTP call and one workflow task less per rung.
 #: Runs from before sync after every change, as their histories show.
 STATE_WITH_RECORD = "state-with-record-v1"
+REPLY_CLASSES = ("A", "B", "C", "D")  # 答复: 已解决 / 正在解决 / 列入计划 / 留作参考
+HANDLING_KINDS = ("reply", "reassign")  # issue 13
+HANDLING_PATCH = "handling-v1"
+LADDER_GENERATION_PATCH = "ladder-generation-guard-v1"
 _ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -88,6 +92,11 @@ class FollowUpWorkflow(AttentionMixin):
         # Under STATE_WITH_RECORD: the state evaluation was last given (record or sync).
         self._state_with_record = False
         self._synced: CommitmentState | None = None
+        # Issue 13: the lead department in force (a reassignment moves it), the class of
+        # its latest reply, and whether a B reply waits to be answered again as A.
+        self._department = params.current_department or params.department
+        self._reply_class = params.reply_class
+        self._awaiting_solved = params.awaiting_solved
         self._attention_init()
 
     # ------------------------------------------------------------------ main loop
@@ -163,12 +172,20 @@ class FollowUpWorkflow(AttentionMixin):
         assert self._plan is not None
         now = workflow.now()
         while (step := self._next_step()) is not None and _dt(step.fire_at) <= now:
+            generation = self._generation
             await self._record(f"g{self._generation}-{step.name}", step.name, step.level, step.fire_at,
                                step.summary, provisional=step.provisional)
+            if generation != self._generation and workflow.patched(LADDER_GENERATION_PATCH):
+                # An extension or a reassignment restarted the ladder while this rung was
+                # being recorded: the rung belongs to the old round, not to the new one.
+                self._changed = True
+                break
             self._fired.append(step.name)
             self._level = max(self._level, step.level)
             self._changed = True
-        if _dt(self._plan.next_progress_due) <= now:
+        # An update (progress report, extension, B reply) may have dropped the plan while a
+        # rung was being recorded: the loop re-plans; nothing more is due from the old plan.
+        if self._plan is not None and _dt(self._plan.next_progress_due) <= now:
             due = self._plan.next_progress_due
             await self._record(f"progress-missing-{due}", "progress_missing", self._level, due,
                                f"进展报告催报: {self._plan.next_progress_summary}")
@@ -247,6 +264,7 @@ class FollowUpWorkflow(AttentionMixin):
         self._due_at = decision.new_due_at
         self._stage = FollowUpStage.OPEN
         self._completed_at = None
+        self._awaiting_solved = False  # handled again: the department replies afresh
         self._plan = None
         if decision.action == "reopen":
             self._reopenings += 1
@@ -282,6 +300,9 @@ class FollowUpWorkflow(AttentionMixin):
             self._stage = FollowUpStage.VERIFIED if action.passed else FollowUpStage.OPEN
             if not action.passed:
                 self._completed_at = None
+        elif action.kind in HANDLING_KINDS:
+            workflow.patched(HANDLING_PATCH)  # marks histories that carry issue 13's actions
+            self._apply_handling(action)
         elif action.kind == "satisfaction":
             self._satisfaction = action.rating
             if action.rating == "unsatisfied":
@@ -291,6 +312,32 @@ class FollowUpWorkflow(AttentionMixin):
                 self._closed_at = action.at
         self._changed = True
         return self.status()
+
+    def _apply_handling(self, action: FollowUpAction) -> None:
+        if action.kind == "reply":
+            self._reply_class = action.reply_class
+            if action.reply_class == "B":
+                # 正在解决: the follow-up stays open (the ladder keeps the due date); the
+                # reply counts as a progress report, and the department answers again.
+                self._awaiting_solved = True
+                self._last_progress_at = action.at
+                self._plan = None
+            else:
+                # A 已解决, C 列入计划, D 留作参考: the answer is given; verification follows.
+                self._awaiting_solved = False
+                self._stage = FollowUpStage.COMPLETED
+                self._completed_at = action.at
+        elif action.kind == "reassign":
+            # 交办异议 upheld: the timers move to the new lead department, the ladder
+            # restarts from the due date in force (or the one the office gave).
+            assert action.department is not None
+            self._department = action.department
+            if action.new_due_at:
+                self._due_at = action.new_due_at
+            self._generation += 1
+            self._fired = []
+            self._level = 0
+            self._plan = None
 
     @apply_action.validator
     def _validate_action(self, action: FollowUpAction) -> None:
@@ -302,6 +349,8 @@ class FollowUpWorkflow(AttentionMixin):
             "completion": FollowUpStage.OPEN,
             "verification": FollowUpStage.COMPLETED,
             "satisfaction": FollowUpStage.VERIFIED,
+            "reply": FollowUpStage.OPEN,
+            "reassign": FollowUpStage.OPEN,
         }
         if action.kind not in expected:
             raise ValueError(f"unknown action kind '{action.kind}'")
@@ -313,6 +362,20 @@ class FollowUpWorkflow(AttentionMixin):
         if action.kind == "extension_granted":
             if not action.new_due_at or _dt(action.new_due_at) <= _dt(self._due_at):
                 raise ValueError(f"an extension must move the due date later than {self._due_at}")
+        if action.kind == "reply":
+            if action.reply_class not in REPLY_CLASSES:
+                raise ValueError(f"reply_class must be one of {', '.join(REPLY_CLASSES)}")
+            if self._awaiting_solved and action.reply_class not in ("A", "B"):
+                raise ValueError("a B reply (正在解决) is answered again as solved (A), or with another B")
+        if action.kind == "completion" and self._awaiting_solved:
+            raise ValueError("a B reply (正在解决) was given: the department answers again with a reply of class A")
+        if action.kind == "reassign":
+            if not action.department:
+                raise ValueError("a reassignment names the new lead department")
+            if action.department == self._department:
+                raise ValueError(f"the commitment is already assigned to {action.department}")
+            if action.new_due_at and _dt(action.new_due_at) <= workflow.now():
+                raise ValueError("a reassignment's new due date must lie ahead")
         if action.kind == "verification" and action.passed is None:
             raise ValueError("a verification must say whether it passed")
         if action.kind == "satisfaction" and action.rating not in RATINGS:
@@ -338,7 +401,7 @@ class FollowUpWorkflow(AttentionMixin):
                 idempotency_key=f"commitment-{self._in.commitment_id}-g{self._generation}"
                                 f"-needs-attention-{attention.episode}",
                 kind="follow_up.needs_attention",
-                recipients=["office:cppcc", f"department:{self._in.department}"],
+                recipients=["office:cppcc", f"department:{self._department}"],
                 payload={"commitment_id": self._in.commitment_id, "stage": self._stage, "step": attention.step,
                          "reason": attention.reason},
             ),
@@ -372,6 +435,9 @@ class FollowUpWorkflow(AttentionMixin):
             next_fire_at=step.fire_at if step else None,
             provisional=bool(self._plan and self._plan.provisional),
             needs_attention=self._attention,
+            department=self._department,
+            reply_class=self._reply_class,
+            awaiting_solved=self._awaiting_solved,
         )
 
     # ------------------------------------------------------------------ visibility
@@ -380,7 +446,7 @@ class FollowUpWorkflow(AttentionMixin):
         workflow.upsert_search_attributes(
             [
                 CONSULTATION_STAGE.value_set(self._stage),
-                DEPARTMENT.value_set(self._in.department),
+                DEPARTMENT.value_set(self._department),
                 ESCALATION_LEVEL.value_set(self._level),
                 DUE_TIME.value_set(_dt(self._due_at)),
                 OVERDUE.value_set(overdue),
@@ -389,7 +455,7 @@ class FollowUpWorkflow(AttentionMixin):
         )
         step = self._next_step() if self._stage == FollowUpStage.OPEN else None
         lines = [
-            f"**承诺 #{self._in.commitment_id}** · {self._in.department}",
+            f"**承诺 #{self._in.commitment_id}** · {self._department}",
             f"- stage: {self._stage}; escalation level: {self._level}; reopenings: {self._reopenings}",
             f"- due: {self._due_at}" + (" (provisional)" if self._plan and self._plan.provisional else ""),
             f"- fired this round: {', '.join(self._fired) or 'none'}",
@@ -402,7 +468,7 @@ class FollowUpWorkflow(AttentionMixin):
 
     def _state(self, *, level: int | None = None) -> CommitmentState:
         level = self._level if level is None else level
-        return CommitmentState(
+        state = CommitmentState(
             commitment_id=self._in.commitment_id,
             state_key=f"{self._stage}:{level}:{self._generation}:{self._reopenings}:{self._due_at}",
             status=self._stage,
@@ -413,6 +479,14 @@ class FollowUpWorkflow(AttentionMixin):
             closed_at=self._closed_at,
             satisfaction=self._satisfaction,
         )
+        if self._reply_class is not None or self._department != self._in.department:
+            # Only runs with issue 13's actions carry these (saved histories replay unchanged).
+            state.department = self._department
+            state.reply_class = self._reply_class
+            # The key travels as an Idempotency-Key header (ASCII): a reassignment shows in
+            # the generation already, so the department's name need not be in it.
+            state.state_key += f":reply-{self._reply_class or 'none'}"
+        return state
 
     async def _sync_state(self) -> None:
         state = self._state()
@@ -444,4 +518,7 @@ class FollowUpWorkflow(AttentionMixin):
             completed_at=self._completed_at,
             history_limit=self._in.history_limit,
             consultation_topic_id=self._in.consultation_topic_id,
+            current_department=self._department if self._department != self._in.department else None,
+            reply_class=self._reply_class,
+            awaiting_solved=self._awaiting_solved,
         )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .attention import Attention
-from .ids import followup_workflow_id  # noqa: F401 - where services import it from
+from .ids import cohandling_workflow_id, followup_workflow_id  # noqa: F401 - where services import them from
 
 
 class FollowUpStage:
@@ -74,6 +74,10 @@ class CommitmentState:
     completed_at: str | None = None
     closed_at: str | None = None
     satisfaction: str | None = None
+    # Issue 13 (behind the workflow's "handling-v1" patch): the lead department in force
+    # after a reassignment, and the class of its latest reply.
+    department: str | None = None
+    reply_class: str | None = None
 
 
 @dataclass
@@ -87,6 +91,7 @@ class EscalationRecord:
     fired_at: str
     summary: str
     provisional: bool = False
+    co_handler_id: int | None = None  # a co-handler's own ladder (CoHandlingWorkflow)
     # The commitment's state once this rung is recorded, stored by evaluation with the
     # record (state-with-record-v1); None in histories from before, which synced apart.
     state: CommitmentState | None = None
@@ -113,6 +118,12 @@ class FollowUpInput:
     history_limit: int = 2000
     # The consultation whose meeting made the commitment: told when this one closes.
     consultation_topic_id: int = 0
+    # Carried across continue-as-new since "handling-v1": the lead department in force
+    # (None: ``department``), the latest reply's class, and whether a B reply (正在解决)
+    # waits to be answered again as solved (A).
+    current_department: str | None = None
+    reply_class: str | None = None
+    awaiting_solved: bool = False
 
 
 @dataclass
@@ -120,11 +131,13 @@ class FollowUpAction:
     """An action stored in evaluation (commitment_actions row), delivered as an update."""
 
     action_id: int
-    kind: str  # progress_report | extension_granted | completion | verification | satisfaction
+    kind: str  # progress_report | extension_granted | completion | verification | satisfaction | reply | reassign
     at: str  # ISO 8601 UTC, when it was recorded
-    new_due_at: str | None = None  # extension_granted
+    new_due_at: str | None = None  # extension_granted; reassign (optional)
     passed: bool | None = None  # verification
     rating: str | None = None  # satisfaction: satisfied | basically_satisfied | unsatisfied
+    reply_class: str | None = None  # reply: A 已解决 | B 正在解决 | C 列入计划 | D 留作参考
+    department: str | None = None  # reassign: the new lead department
 
 
 @dataclass
@@ -149,4 +162,53 @@ class FollowUpStatus:
     next_fire_at: str | None
     provisional: bool
     # Set while the follow-up waits for staff (待处理): the failed step and why.
+    needs_attention: Attention | None = None
+    department: str | None = None
+    reply_class: str | None = None
+    awaiting_solved: bool = False
+
+
+@dataclass
+class CoHandlingInput:
+    """A co-handler's (会办单位) opinion to the lead department, with its own deadline."""
+
+    co_handler_id: int
+    commitment_id: int
+    department: str
+    due_at: str
+    policy: dict[str, Any]
+    # Carried across continue-as-new:
+    generation: int = 0
+    level: int = 0
+    fired: list[str] = field(default_factory=list)
+    history_limit: int = 2000
+
+
+@dataclass
+class OpinionDelivered:
+    """The co-handler's opinion is stored in evaluation (its text stays there)."""
+
+    at: str
+
+
+@dataclass
+class CoReassign:
+    """The office moved the co-handling to another department (an objection upheld)."""
+
+    department: str
+    new_due_at: str | None = None
+    objection_id: int = 0
+
+
+@dataclass
+class CoHandlingStatus:
+    co_handler_id: int
+    commitment_id: int
+    department: str
+    stage: str  # open | submitted
+    due_at: str
+    level: int
+    generation: int
+    fired: list[str]
+    next_step: str | None
     needs_attention: Attention | None = None

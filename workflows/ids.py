@@ -4,6 +4,7 @@ stands alone, docs/architecture.md "Layers"); the workflows import it from here.
 from services.common.workflow_ids import (  # noqa: F401
     INSTALLATION_FILE,
     INSTALLATION_PATTERN,
+    cohandling_workflow_id,
     configure,
     consultation_id_beside,
     consultation_workflow_id,

@@ -19,12 +19,13 @@ from services.common.tracing import configure_tracing
 
 from . import ids
 from .activities import LifecycleActivities
+from .cohandling import CoHandlingWorkflow
 from .consultation import ConsultationWorkflow
 from .followup import FollowUpWorkflow
 from .followup_activities import FollowUpActivities
 from .telemetry import WorkerMetrics, worker_runtime
 
-WORKFLOWS = [ConsultationWorkflow, FollowUpWorkflow]
+WORKFLOWS = [ConsultationWorkflow, FollowUpWorkflow, CoHandlingWorkflow]
 
 
 def activities_for(services: ServiceClient) -> list:

@@ -8,6 +8,7 @@ token of the wrong role is 403, both as problem+json.
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -40,6 +41,18 @@ class Principal:
     subject: str
     role: Role
     department: str | None = None
+    # sha256 of the device a resident's public session is bound to (DEVICE_HEADER).
+    device: str | None = None
+
+
+# A resident's public token (POST /public/session) is bound to the device that asked for
+# it: every request with it must carry the same device id in this header, so a token
+# copied off the phone is worth nothing elsewhere.
+DEVICE_HEADER = "X-Xieshang-Device"
+
+
+def device_fingerprint(device_id: str) -> str:
+    return hashlib.sha256(device_id.encode()).hexdigest()
 
 
 def signing_key(settings: Settings) -> str:
@@ -63,6 +76,7 @@ def mint_token(
     subject: str,
     department: str | None = None,
     ttl_seconds: int = 30 * 24 * 3600,
+    device: str | None = None,
 ) -> str:
     if role is Role.DEPARTMENT and not department:
         raise ValueError("a department token must name its department")
@@ -76,6 +90,8 @@ def mint_token(
     }
     if department:
         claims["dept"] = department
+    if device:
+        claims["dvc"] = device
     return jwt.encode(claims, signing_key(settings), algorithm="HS256")
 
 
@@ -96,7 +112,9 @@ def decode_token(settings: Settings, token: str) -> Principal:
     department = claims.get("dept")
     if role is Role.DEPARTMENT and not department:
         raise _unauthorized("A department token must name its department.")
-    return Principal(subject=str(claims["sub"]), role=role, department=department)
+    device = claims.get("dvc")
+    return Principal(subject=str(claims["sub"]), role=role, department=department,
+                     device=str(device) if device else None)
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -113,7 +131,12 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("This endpoint needs a bearer token (Authorization: Bearer <token>).")
     settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
-    return decode_token(settings, credentials.credentials)
+    principal = decode_token(settings, credentials.credentials)
+    if principal.device is not None:
+        sent = request.headers.get(DEVICE_HEADER)
+        if not sent or not secrets.compare_digest(device_fingerprint(sent), principal.device):
+            raise _unauthorized(f"This token is bound to a device: send the same {DEVICE_HEADER} it was issued for.")
+    return principal
 
 
 def allow(*roles: Role):

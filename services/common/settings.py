@@ -91,6 +91,27 @@ class Settings(BaseSettings):
     notification_timeout_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=50, ge=1, le=1000)
 
+    # The residents' sign-in for the public page (services/intake/residents/identity.py,
+    # docs/public.md): "dev" binds a resident to a device id the page generates;
+    # "wechat" is the official account's web authorisation (网页授权, snsapi_base), with
+    # the account's AppID and AppSecret. Public session tokens last public_session_ttl_seconds.
+    public_identity_provider: Literal["dev", "wechat"] = "dev"
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    public_session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
+    # Proposal handling (办理, issue 13), in working days of the official calendar (or of a
+    # commitment's seconds scale): a department may object to an assignment (交办异议)
+    # within objection_window_working_days; co-handlers (会办) owe the lead their opinion
+    # within co_handling_opinion_working_days unless the office sets a date; the office
+    # reviews a reply for disclosure (答复公开) within disclosure_review_working_days;
+    # extensions move a due date at most reply_limit_months past the original one, all
+    # together (six months in all; a month counts 21 working days on a seconds scale).
+    objection_window_working_days: int = Field(default=5, ge=1, le=60)
+    co_handling_opinion_working_days: int = Field(default=20, ge=1, le=120)
+    disclosure_review_working_days: int = Field(default=20, ge=1, le=120)
+    reply_limit_months: int = Field(default=6, ge=1, le=24)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:

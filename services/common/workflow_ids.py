@@ -81,6 +81,11 @@ def followup_workflow_id(commitment_id: int, namespace: str | None = None) -> st
     return _name("followup", commitment_id, namespace)
 
 
+def cohandling_workflow_id(co_handler_id: int, namespace: str | None = None) -> str:
+    """A co-handler's (会办单位) own follow-up; co-handler ids are unique across commitments."""
+    return _name("cohandling", co_handler_id, namespace)
+
+
 _NAMESPACED = re.compile(r"^[a-z]+-([a-z0-9]{1,16})-\d+$")
 
 

@@ -28,15 +28,21 @@ from services.common.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DU
 from services.common.settings import Settings
 from services.common.workflow_errors import mapped
 from workflows.attention import ResumeRequest
+from workflows.cohandling import CoHandlingWorkflow
 from workflows.followup import FollowUpWorkflow
 from workflows.followup_types import (
+    CoHandlingInput,
+    CoHandlingStatus,
+    CoReassign,
     FollowUpAction,
     FollowUpInput,
     FollowUpStatus,
+    OpinionDelivered,
+    cohandling_workflow_id,
     followup_workflow_id,
 )
 
-from .commitments.models import Commitment
+from .commitments.models import CoHandler, Commitment
 
 log = structlog.get_logger()
 
@@ -126,6 +132,72 @@ class FollowUpClient:
         handle = self.temporal.get_workflow_handle(workflow_id)
         await mapped(lambda: handle.signal(FollowUpWorkflow.calendar_changed), handle=handle, what=WHAT,
                      stage_key=CONSULTATION_STAGE, stored=True)
+
+    # ------------------------------------------------------------ co-handling (会办)
+    async def start_co_handling(self, co_handler: CoHandler, commitment: Commitment) -> bool:
+        """Start a co-handler's own follow-up (idempotent by workflow id); False when
+        Temporal does not answer (the reconciler starts it later)."""
+        if self.temporal is None:
+            return False
+        assert self.settings is not None
+        try:
+            await self.temporal.start_workflow(
+                CoHandlingWorkflow.run,
+                CoHandlingInput(
+                    co_handler_id=co_handler.id,
+                    commitment_id=commitment.id,
+                    department=co_handler.department,
+                    due_at=co_handler.due_at.isoformat(),
+                    policy=commitment.policy,
+                ),
+                id=cohandling_workflow_id(co_handler.id),
+                task_queue=self.settings.temporal_task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(CONSULTATION_STAGE, "open"),
+                        SearchAttributePair(DEPARTMENT, co_handler.department),
+                        SearchAttributePair(DUE_TIME, co_handler.due_at),
+                    ]
+                ),
+                static_summary=f"会办 #{co_handler.id} · " + follow_up_summary(commitment.id, co_handler.department),
+                rpc_timeout=START_TIMEOUT,
+            )
+        except WorkflowAlreadyStartedError:
+            pass
+        except (RPCError, RPCTimeoutOrCancelledError) as exc:
+            log.warning("co_handler.workflow_start_deferred", co_handler_id=co_handler.id, error=type(exc).__name__)
+            return False
+        return True
+
+    def _co_handle(self, co_handler_id: int):
+        return None if self.temporal is None else self.temporal.get_workflow_handle(cohandling_workflow_id(co_handler_id))
+
+    async def opinion_delivered(self, co_handler_id: int, at: str) -> CoHandlingStatus:
+        """The co-handler's stored opinion, told to its workflow (update id ``opinion-<id>``)."""
+        handle = self._co_handle(co_handler_id)
+        return await mapped(
+            lambda: handle.execute_update(CoHandlingWorkflow.opinion_delivered, OpinionDelivered(at=at),
+                                          id=f"opinion-{co_handler_id}", result_type=CoHandlingStatus,
+                                          rpc_timeout=UPDATE_TIMEOUT),
+            handle=handle, what="co-handling", stage_key=CONSULTATION_STAGE, stored=True,
+        )
+
+    async def reassign_co_handling(self, co_handler_id: int, change: CoReassign) -> CoHandlingStatus:
+        """An upheld objection: the co-handler's ladder moves (update id ``objection-<id>``)."""
+        handle = self._co_handle(co_handler_id)
+        return await mapped(
+            lambda: handle.execute_update(CoHandlingWorkflow.reassign, change, id=f"objection-{change.objection_id}",
+                                          result_type=CoHandlingStatus, rpc_timeout=UPDATE_TIMEOUT),
+            handle=handle, what="co-handling", stage_key=CONSULTATION_STAGE, stored=True,
+        )
+
+    async def co_handling_status(self, co_handler_id: int) -> CoHandlingStatus:
+        handle = self._co_handle(co_handler_id)
+        return await mapped(
+            lambda: handle.query(CoHandlingWorkflow.status, result_type=CoHandlingStatus, rpc_timeout=QUERY_TIMEOUT),
+            handle=handle, what="co-handling", stage_key=CONSULTATION_STAGE, stored=False, will_be_delivered=False,
+        )
 
     async def provisional(self, query: str):
         assert self.temporal is not None

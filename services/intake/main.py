@@ -21,7 +21,9 @@ from .decisions.views import router as decisions_router
 from .lifecycle import service as lifecycle
 from .lifecycle.views import router as lifecycle_router
 from .meetings.views import router as meetings_router
+from .public.views import routers as public_routers
 from .reference.views import router as reference_router
+from .residents.views import router as residents_router
 from .submissions.views import router as submissions_router
 from .topics import service
 from .topics.index import TopicIndex
@@ -49,6 +51,6 @@ app = create_service_app(
     title="Xieshang intake (协商 · 受理)",
     description="Topics (议题) from the seven channels, screening, the chair's decisions and the annual plan.",
     routers=[topics_router, submissions_router, decisions_router, lifecycle_router, meetings_router, reference_router,
-             codec_router],
+             residents_router, *public_routers, codec_router],
     background=[recovery_loop("topics", reconcile_workflows)],
 )

@@ -112,7 +112,8 @@ def test_extension_restarts_the_ladder_and_closing_after_satisfied(stack: Stack)
     c = create_commitment(stack, due_in=1, scale=0.3)
     cid = c["id"]
     eventually(lambda: "urge" in ladder_steps(escalations(stack, cid)), timeout=30, what="催办")
-    new_due = (_now() + timedelta(seconds=60)).replace(microsecond=0)
+    # Within the cap on extensions: six months = 126 working days = 37.8 s past the original due date.
+    new_due = (datetime.fromisoformat(c["original_due_at"]) + timedelta(seconds=36)).replace(microsecond=0)
     asked = act(stack, cid, "extension-requests", {"requested_due_at": new_due.isoformat(), "reason": "用地审批未完成"})
     assert asked.status_code == 201, asked.text
     assert asked.json()["outcome"] == "recorded"
@@ -129,7 +130,7 @@ def test_extension_restarts_the_ladder_and_closing_after_satisfied(stack: Stack)
     assert datetime.fromisoformat(state["due_at"]) == new_due
     assert state["status"] == "open"
     time.sleep(1)
-    assert ladder_steps(escalations(stack, cid), generation=1) == []  # the new due is a minute away
+    assert ladder_steps(escalations(stack, cid), generation=1) == []  # the new due is half a minute away
 
     # Verification before completion does not fit the stage: refused, nothing stored.
     early = act(stack, cid, "verification", {"means": "inspection", "passed": True}, role=Role.COMMITTEE)
@@ -178,6 +179,15 @@ def test_unsatisfied_reopens_then_escalates_to_the_top(stack: Stack) -> None:
     assert top["reopenings"] == 1 and top["status"] == "open"
     tops = [e for e in escalations(stack, cid) if e["event_key"].endswith("unsatisfied-top")]
     assert [(e["step"], e["level"]) for e in tops] == [("circulated_notice", 4)]
+
+    # Each time 不满意 sent it back (a reopening, then the top of the ladder), the department
+    # and the office heard of it through the outbox (the webhook received it).
+    def reopened_notices() -> list[dict]:
+        return [b for b in stack.notifications_for(cid) if b["kind"] == "commitment.reopened"]
+
+    notices = eventually(lambda: len(n := reopened_notices()) == 2 and n, timeout=30, what="two reopened notices")
+    assert all({f"department:{EDU}", "office:cppcc"} <= set(n["recipients"]) for n in notices)
+    assert [n["payload"]["reopenings"] for n in notices] == [1, 1]
 
     finish("basically_satisfied")
     closed = eventually(lambda: (s := commitment(stack, cid))["status"] == "closed" and s, what="closed")

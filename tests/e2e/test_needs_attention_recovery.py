@@ -1,10 +1,10 @@
 """A consultation whose draw talent refuses does not end Failed: it waits for staff
 (待处理), and after the fix it reaches ``closed`` — over HTTP only (issue 9, part 2).
 
-- The pool cannot meet the quotas (no talent with the expertise the research asks for):
-  staff extend the pool in talent, then resume.
-- The research report asks for an expertise the pool cannot serve: staff resume with an
-  amended report. (An expertise outside talent's vocabulary is refused by intake at the
+- The pool cannot meet the quotas (no talent from the town the quota names with the
+  expertise the research asks for): staff extend the pool in talent, then resume.
+- The research report asks for an expertise the pool cannot serve there: staff resume
+  with an amended report. (An expertise outside talent's vocabulary is refused by intake at the
   edge now, 422; the workflow-level unknown-vocabulary case is a unit test:
   tests/unit/test_needs_attention.py.)
 """
@@ -28,13 +28,24 @@ pytestmark = pytest.mark.e2e
 _names = (f"测试{chr(0x4E00 + i)}{chr(0x4E80 + i)}" for i in itertools.count())
 
 
-def add_people(stack: Stack, kind: str, n: int, expertise: list[str] | None = None) -> None:
+def add_people(stack: Stack, kind: str, n: int, expertise: list[str] | None = None, town: str = "玉蟾街道") -> None:
     for i in range(n):
-        body = {"kind": kind, "display_name": next(_names), "gender": "female" if i % 2 else "male", "town": "玉蟾街道"}
+        body = {"kind": kind, "display_name": next(_names), "gender": "female" if i % 2 else "male", "town": town}
         if expertise:
             body["expertise"] = expertise
         response = httpx.post(f"{stack.url('talent')}/people", json=body, headers=stack.auth(Role.CLERK), timeout=30)
         assert response.status_code == 201, response.text
+
+
+def town_of_its_own() -> str:
+    """A town nobody in the pool lives in yet. The pool is shared by the session's tests
+    (test_talent_api's imports offer every expertise field), so infeasibility is made with
+    a quota of talents from this town, which only this test populates."""
+    return f"测试镇{uuid.uuid4().hex[:6]}"
+
+
+def talent_from(town: str) -> dict:
+    return {"attribute": "town", "value": town, "min": 1, "kind": "talent"}
 
 
 def intake(stack: Stack, method: str, path: str, role: Role = Role.CLERK, **kwargs) -> httpx.Response:
@@ -102,14 +113,16 @@ def finish(stack: Stack, tid: int) -> dict:
 
 
 def test_infeasible_pool_waits_for_staff_then_an_extended_pool_closes(stack: Stack) -> None:
+    town = town_of_its_own()
     add_people(stack, "member", 3)
     add_people(stack, "public_rep", 4)
     tid = accepted_topic_in_research(stack, "食品摊贩监管")
     research = intake(stack, "POST", f"/topics/{tid}/research-completion", json={
-        "summary": "夜市食品摊贩缺乏监管。", "expertise": ["食品安全"], "exclude_departments": []})
+        "summary": "夜市食品摊贩缺乏监管。", "expertise": ["食品安全"], "exclude_departments": [],
+        "quotas": [talent_from(town)]})
     assert research.status_code == 201, research.text
     waits_for_staff(stack, tid)
-    add_people(stack, "talent", 3, ["食品安全"])  # staff extend the pool
+    add_people(stack, "talent", 3, ["食品安全"], town=town)  # staff extend the pool
     resumed = intake(stack, "POST", f"/topics/{tid}/consultation/resume", json={})
     assert resumed.status_code == 200, resumed.text
     assert finish(stack, tid)["panel"]
@@ -119,12 +132,14 @@ def test_infeasible_pool_waits_for_staff_then_an_extended_pool_closes(stack: Sta
 
 
 def test_refused_draw_waits_for_staff_then_an_amended_report_closes(stack: Stack) -> None:
+    town = town_of_its_own()
     add_people(stack, "member", 3)
     add_people(stack, "public_rep", 4)
-    add_people(stack, "talent", 3, ["工业经济"])
+    add_people(stack, "talent", 3, ["工业经济"], town=town)
     tid = accepted_topic_in_research(stack, "工业园区招工难")
     research = intake(stack, "POST", f"/topics/{tid}/research-completion", json={
-        "summary": "园区企业招工难。", "expertise": ["文化旅游"], "exclude_departments": []})
+        "summary": "园区企业招工难。", "expertise": ["文化旅游"], "exclude_departments": [],
+        "quotas": [talent_from(town)]})
     assert research.status_code == 201, research.text
     waits_for_staff(stack, tid)
     # An amendment with a word outside talent's vocabulary is refused at the edge.
@@ -132,7 +147,8 @@ def test_refused_draw_waits_for_staff_then_an_amended_report_closes(stack: Stack
                  json={"research": {"summary": "修订", "expertise": ["炼金术"], "exclude_departments": []}})
     assert bad.status_code == 422, bad.text
     resumed = intake(stack, "POST", f"/topics/{tid}/consultation/resume", json={
-        "research": {"summary": "调研修订：需要工业经济方面的人才。", "expertise": ["工业经济"], "exclude_departments": []}})
+        "research": {"summary": "调研修订：需要工业经济方面的人才。", "expertise": ["工业经济"], "exclude_departments": [],
+                     "quotas": [talent_from(town)]}})
     assert resumed.status_code == 200, resumed.text
     closed = finish(stack, tid)
     talents = [httpx.get(f"{stack.url('talent')}/people/{pid}", headers=stack.auth(Role.CLERK), timeout=30).json()

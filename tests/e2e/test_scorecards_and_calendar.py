@@ -77,6 +77,9 @@ def test_department_and_organiser_scorecards_from_real_runs(stack: Stack) -> Non
         "escalations_by_level": {"1": 1, "2": 1, "3": 0, "4": 0},
         "satisfaction": {"satisfied": 1, "basically_satisfied": 1, "unsatisfied": 0},
         "supervision_ratings": {"democratic_appraisal": 4.0, "inspection": 4.0}, "supervision_rating_count": 3,
+        "late": 1, "reopenings": 0,
+        "satisfaction_handling": {"satisfied": 0, "basically_satisfied": 0, "unsatisfied": 0},
+        "satisfaction_outcome": {"satisfied": 1, "basically_satisfied": 1, "unsatisfied": 0},
     }
     # Completed between 督办 (+5 s) and 会议督办 (+10 s) after the due date.
     assert 5 <= late_seconds < 10
@@ -91,7 +94,8 @@ def test_department_and_organiser_scorecards_from_real_runs(stack: Stack) -> Non
                            headers=stack.auth(Role.CHAIR)).json()
     mine = [o for o in organisers if o["organiser"] == organiser]
     assert mine == [{"organiser": organiser, "plan_year": 2027, "consultations_rated": 1, "topic_precision": 4.5,
-                     "outcome_quality": 4.0, "ratings": 3, "commitments": 2, "on_time_rate": 0.5}]
+                     "outcome_quality": 4.0, "ratings": 3, "commitments": 2, "on_time_rate": 0.5,
+                     "late": 1, "reopenings": 0}]
     assert httpx.get(f"{stack.url('evaluation')}/scorecards/departments",
                      headers=stack.auth(Role.DEPARTMENT, department=dept)).status_code == 403
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.db import UTCDateTime, utcnow
@@ -39,6 +39,83 @@ class Commitment(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     workflow_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # 交办: when the lead department got the commitment (None: when it was recorded); a
+    # reassignment sets it again, and the objection window counts from it.
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Seconds-scale policies (demos, tests): one working day lasts this many seconds.
+    # None: working days of the official calendar.
+    working_day_seconds: Mapped[float | None] = mapped_column(Float)
+    # The class of the lead department's latest accepted reply (答复): A/B/C/D.
+    reply_class: Mapped[str | None] = mapped_column(String(1))
+
+
+class CoHandler(Base):
+    """A co-handling department (会办单位): sends its opinion to the lead department by its
+    own deadline, followed up by its own CoHandlingWorkflow (own ladder, own escalations)."""
+
+    __tablename__ = "commitment_co_handlers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), index=True)
+    department: Mapped[str] = mapped_column(String(60), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # open -> opinion_pending (stored, not yet delivered) -> submitted
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    opinion: Mapped[str | None] = mapped_column(Text)
+    opinion_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    workflow_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class AssignmentObjection(Base):
+    """A department's objection to an assignment (交办异议), kept on record whatever the
+    office decides: reassigned to another department, or dismissed."""
+
+    __tablename__ = "assignment_objections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), index=True)
+    co_handler_id: Mapped[int | None] = mapped_column(ForeignKey("commitment_co_handlers.id"))
+    department: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(Text)
+    raised_by: Mapped[str] = mapped_column(String(100))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # pending -> reassigning (decided, not yet delivered to the workflow) -> reassigned; or dismissed
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    reassigned_to: Mapped[str | None] = mapped_column(String(60))
+    new_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the office may set a new due date
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CommitmentReply(Base):
+    """The lead department's formal reply (答复), class A/B/C/D, and its disclosure review
+    (答复公开): the office publishes it in full (contact data scrubbed), publishes a
+    summary, or withholds it with a reason, by ``review_due_at``. Only what was published
+    reaches the public read API."""
+
+    __tablename__ = "commitment_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), index=True)
+    # The action that delivered the reply to the follow-up workflow (one reply per action).
+    action_id: Mapped[int] = mapped_column(ForeignKey("commitment_actions.id"), unique=True)
+    department: Mapped[str] = mapped_column(String(60))
+    reply_class: Mapped[str] = mapped_column(String(1))
+    text: Mapped[str] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    review_due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # pending -> published | withheld
+    review_status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    disclosure: Mapped[str | None] = mapped_column(String(10))  # full | summary
+    public_text: Mapped[str | None] = mapped_column(Text)
+    withheld_reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    overdue_notified: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CommitmentAction(Base):
@@ -78,6 +155,8 @@ class EscalationEvent(Base):
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime())
     provisional: Mapped[bool] = mapped_column(default=False)
     summary: Mapped[str] = mapped_column(String(300))
+    # Set for a co-handler's ladder (CoHandlingWorkflow); None for the lead department's.
+    co_handler_id: Mapped[int | None] = mapped_column(Integer, index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -25,6 +25,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CoHandlerCreate(_Strict):
+    department: str = Field(min_length=1, max_length=60, description="会办单位")
+    due_at: DueTimestamp | None = Field(
+        default=None, description="When its opinion is due; default: co_handling_opinion_working_days after assignment"
+    )
+
+
 class CommitmentCreate(_Strict):
     consultation_topic_id: DbId
     department: str = Field(min_length=1, max_length=60, description="承办单位, e.g. 教育体育局")
@@ -39,6 +46,21 @@ class CommitmentCreate(_Strict):
         "seconds: the same ladder with one working day = seconds_scale seconds (demos, tests)",
     )
     seconds_scale: float = Field(default=1.0, gt=0, le=86400)
+    co_handlers: list[CoHandlerCreate] = Field(
+        default_factory=list, max_length=10,
+        description="会办单位: each sends its opinion to the lead department by its own deadline",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_departments(self) -> CommitmentCreate:
+        seen = {self.department}
+        for n, co in enumerate(self.co_handlers):
+            if co.department in seen:
+                raise ValueError(f"co_handlers[{n}].department: {co.department} is already the lead or a co-handler")
+            seen.add(co.department)
+            if co.due_at is not None and co.due_at > self.due_at:
+                raise ValueError(f"co_handlers[{n}].due_at: the opinion is due no later than the commitment")
+        return self
 
 
 class CommitmentRead(BaseModel):
@@ -62,6 +84,8 @@ class CommitmentRead(BaseModel):
     created_at: datetime
     workflow_id: str
     policy: dict[str, Any]
+    assigned_at: datetime | None = None
+    reply_class: str | None = None
 
 
 class CommitmentPage(BaseModel):
@@ -97,7 +121,10 @@ class VerificationCreate(_Strict):
 
 
 class SatisfactionCreate(_Strict):
-    rating: Rating
+    rating: Rating = Field(description="对办理结果: satisfaction with the outcome; 不满意 sends it back for handling again")
+    handling_rating: Rating | None = Field(
+        default=None, description="对办理工作: satisfaction with the handling work (contact, attitude), reported apart"
+    )
     comment: str | None = Field(default=None, max_length=2000)
 
 
@@ -125,6 +152,8 @@ class CommitmentStateUpdate(_Strict):
     completed_at: UTCTimestamp | None = None
     closed_at: UTCTimestamp | None = None
     satisfaction: Rating | None = None
+    department: str | None = Field(default=None, max_length=60)
+    reply_class: Literal["A", "B", "C", "D"] | None = None
 
     @model_validator(mode="after")
     def _closed_has_time(self) -> CommitmentStateUpdate:
@@ -145,6 +174,7 @@ class EscalationEventCreate(_Strict):
         max_length=300, description="carried into the escalation's notification: no contact data"
     )
     provisional: bool = False
+    co_handler_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     # The commitment's state once this rung is recorded (the workflow's mirror, as
     # PUT /commitments/{id}/state takes it): stored in the same transaction as the event,
     # so a rung costs one request. Absent from follow-ups that sync it apart.
@@ -154,6 +184,8 @@ class EscalationEventCreate(_Strict):
     def _state_of_this_commitment(self) -> EscalationEventCreate:
         if self.state is not None and self.state.commitment_id != self.commitment_id:
             raise ValueError("state.commitment_id must be the event's commitment_id")
+        if self.state is not None and self.co_handler_id is not None:
+            raise ValueError("state: a co-handler's rung carries no commitment state")
         return self
 
 
@@ -170,6 +202,7 @@ class EscalationEventRead(BaseModel):
     fired_at: datetime
     provisional: bool
     summary: str
+    co_handler_id: int | None = None
 
 
 class AttentionRead(BaseModel):

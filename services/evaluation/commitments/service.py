@@ -28,7 +28,7 @@ from services.common.deadlines.escalation_policy import (
 )
 from services.common.pagination import keyset_page
 from services.common.problems import PROBLEM_BASE, Problem
-from services.common.settings import Settings
+from services.common.settings import Settings, get_settings
 from services.common.workflow_errors import (
     TemporalUnavailable,
     WorkflowEnded,
@@ -41,8 +41,9 @@ from workflows.followup_types import (
 )
 
 from ..follow_up_client import FollowUpClient
+from ..handling import hooks
 from ..notifications.service import enqueue_notification
-from .models import Commitment, CommitmentAction, EscalationEvent
+from .models import CoHandler, Commitment, CommitmentAction, EscalationEvent
 from .schemas import (
     CommitmentCreate,
     CommitmentPage,
@@ -54,7 +55,10 @@ from .schemas import (
 log = structlog.get_logger()
 
 # Actions the workflow must hear about; the others are records only.
-DELIVERED_KINDS = {"progress_report", "extension_granted", "completion", "verification", "satisfaction"}
+DELIVERED_KINDS = {"progress_report", "extension_granted", "completion", "verification", "satisfaction",
+                   "reply", "reassign"}
+# Records whose keeping has consequences (a notice) without the workflow's say.
+NOTIFIED_RECORDS = {"extension_refused"}
 
 
 def to_read(commitment: Commitment) -> CommitmentRead:
@@ -86,13 +90,39 @@ async def create_commitment(
         due_at=data.due_at,
         policy=policy.model_dump(mode="json"),
         created_by=principal.subject,
+        assigned_at=utcnow(),
+        working_day_seconds=data.seconds_scale if data.policy == "seconds" else None,
     )
+    calendar = await hooks.calendar_of(session) if data.co_handlers else None
     session.add(commitment)
+    # 会办单位: committed with the commitment, each with its own opinion deadline.
+    await session.flush()
+    for co in data.co_handlers:
+        due = co.due_at or hooks.after_working_days(
+            commitment, commitment.assigned_at, settings.co_handling_opinion_working_days, calendar)
+        session.add(CoHandler(commitment_id=commitment.id, department=co.department, due_at=min(due, data.due_at),
+                              assigned_at=commitment.assigned_at))
     await session.commit()
     log.info("commitment.created", commitment_id=commitment.id, department=commitment.department)
     if temporal is not None:
         await start_follow_up(session, temporal, settings, commitment)
+        await start_co_handlings(session, temporal, settings, commitment)
     return commitment
+
+
+async def start_co_handlings(session: AsyncSession, temporal: Client | None, settings: Settings,
+                             commitment: Commitment) -> int:
+    """Start each co-handler's own follow-up (CoHandlingWorkflow) not started yet."""
+    started = 0
+    for co in (await session.scalars(
+        select(CoHandler).where(CoHandler.commitment_id == commitment.id, CoHandler.workflow_started_at.is_(None))
+    )).all():
+        if not await FollowUpClient(temporal, settings).start_co_handling(co, commitment):
+            break
+        co.workflow_started_at = utcnow()
+        await session.commit()
+        started += 1
+    return started
 
 
 async def start_follow_up(session: AsyncSession, temporal: Client | None, settings: Settings, commitment: Commitment) -> bool:
@@ -145,6 +175,7 @@ async def record_action(
     *,
     kind: str,
     payload: dict[str, Any],
+    settings: Settings | None = None,
 ) -> CommitmentAction:
     """Store the action, then deliver it."""
     action = CommitmentAction(
@@ -156,11 +187,14 @@ async def record_action(
         outcome="pending" if kind in DELIVERED_KINDS else "recorded",
     )
     session.add(action)
+    if kind in NOTIFIED_RECORDS:
+        await session.flush()
+        await hooks.after_accepted(session, commitment, action, settings or get_settings())
     await session.commit()
     log.info("commitment.action_recorded", commitment_id=commitment.id, action_id=action.id, kind=kind)
     if action.outcome == "pending" and commitment.workflow_started_at is not None:
         # Committed first; the delivery loop re-sends what is still pending.
-        await deliver_action(session, temporal, commitment, action)
+        await deliver_action(session, temporal, commitment, action, settings)
     return action
 
 
@@ -173,11 +207,14 @@ def _as_update(action: CommitmentAction) -> FollowUpAction:
         new_due_at=p.get("new_due_at"),
         passed=p.get("passed"),
         rating=p.get("rating"),
+        reply_class=p.get("reply_class"),
+        department=p.get("department"),
     )
 
 
 async def deliver_action(
-    session: AsyncSession, temporal: Client | None, commitment: Commitment, action: CommitmentAction
+    session: AsyncSession, temporal: Client | None, commitment: Commitment, action: CommitmentAction,
+    settings: Settings | None = None,
 ) -> None:
     """Deliver the stored (pending) action. Accepted → ``accepted``; refused by the
     workflow's validator, or the follow-up has ended → the row is removed (nothing
@@ -196,6 +233,7 @@ async def deliver_action(
     action.delivered_at = utcnow()
     if action.kind == "extension_granted":
         commitment.due_at = datetime.fromisoformat(action.payload["new_due_at"])
+    await hooks.after_accepted(session, commitment, action, settings or get_settings())
     await session.commit()
 
 
@@ -252,28 +290,45 @@ def recipients_for(step: str, commitment: Commitment) -> list[str]:
 async def record_escalation(
     session: AsyncSession, commitment: Commitment, data: EscalationEventCreate
 ) -> tuple[EscalationEvent, bool]:
+    co_handler = None
+    if data.co_handler_id is not None:
+        co_handler = await session.get(CoHandler, data.co_handler_id)
+        if co_handler is None or co_handler.commitment_id != commitment.id:
+            raise Problem(422, "Invalid request", f"co_handler_id: commitment {commitment.id} has no co-handler "
+                          f"{data.co_handler_id}.")
+
     async def notify() -> None:
         # The notice is committed with the event: one exists exactly when the other does.
+        # A co-handler's rung goes to the co-handler (its own ladder), not to the lead.
+        department = co_handler.department if co_handler else commitment.department
+        recipients = recipients_for(data.step, commitment)
+        if co_handler is not None:
+            recipients = [f"department:{department}" if r == f"department:{commitment.department}" else r
+                          for r in recipients]
+            co_handler.escalation_level = max(co_handler.escalation_level, data.level)
+        payload = {
+            "commitment_id": commitment.id,
+            "workflow_id": followup_workflow_id(commitment.id),
+            "department": department,
+            "step": data.step,
+            "level": data.level,
+            "summary": data.summary,
+            "due_at": (co_handler.due_at if co_handler else commitment.due_at).isoformat(),
+        }
+        if co_handler is not None:
+            payload["co_handler_id"] = co_handler.id
         await enqueue_notification(
             session,
             idempotency_key=f"notify-{data.event_key}",
-            kind=f"escalation.{data.step}",
-            recipients=recipients_for(data.step, commitment),
-            payload={
-                "commitment_id": commitment.id,
-                "workflow_id": followup_workflow_id(commitment.id),
-                "department": commitment.department,
-                "step": data.step,
-                "level": data.level,
-                "summary": data.summary,
-                "due_at": commitment.due_at.isoformat(),
-            },
+            kind=f"escalation.{data.step}" if co_handler is None else f"co_handling.escalation.{data.step}",
+            recipients=recipients,
+            payload=payload,
         )
         if data.state is not None:
             # The workflow's state after this rung, in the same transaction: a record
             # that exists had its state applied with it, so a retried or late duplicate
             # (not created) applies nothing and cannot set back a newer state.
-            _mirror(commitment, data.state)
+            await _mirror(session, commitment, data.state)
 
     event, created = await insert_once(
         session, EscalationEvent(**data.model_dump(exclude={"state"})), EscalationEvent.event_key, data.event_key,
@@ -297,12 +352,18 @@ async def list_escalations(session: AsyncSession, commitment_id: int) -> list[Es
 
 async def apply_state(session: AsyncSession, commitment: Commitment, state: CommitmentStateUpdate) -> Commitment:
     """Mirror the workflow's state. Setting a state is idempotent by nature."""
-    _mirror(commitment, state)
+    await _mirror(session, commitment, state)
     await session.commit()
     return commitment
 
 
-def _mirror(commitment: Commitment, state: CommitmentStateUpdate) -> None:
+async def _mirror(session: AsyncSession, commitment: Commitment, state: CommitmentStateUpdate) -> None:
+    """The workflow's state onto the row, without committing (a rung's record commits it
+    with the event, state-with-record-v1; ``apply_state`` on its own)."""
+    # 不满意 sends it back: a reopening, or (past the allowed reopenings) straight to the
+    # top of the ladder; either way verified → open again.
+    was_reopened = state.reopenings > commitment.reopenings or (
+        commitment.status == "verified" and state.status == "open" and state.satisfaction == "unsatisfied")
     commitment.status = state.status
     commitment.escalation_level = state.escalation_level
     commitment.due_at = state.due_at
@@ -310,6 +371,10 @@ def _mirror(commitment: Commitment, state: CommitmentStateUpdate) -> None:
     commitment.completed_at = state.completed_at
     commitment.closed_at = state.closed_at
     commitment.satisfaction = state.satisfaction
+    if state.reply_class is not None:
+        commitment.reply_class = state.reply_class
+    if was_reopened:
+        await hooks.reopened(session, commitment, state.reopenings)
 
 
 # ---------------------------------------------------------------- needs attention
@@ -337,6 +402,16 @@ async def deliver_pending(session: AsyncSession, temporal: Client, settings: Set
         )
     ).all():
         done += await start_follow_up(session, temporal, settings, commitment)
+    for commitment in (
+        await session.scalars(
+            select(Commitment)
+            .join(CoHandler, CoHandler.commitment_id == Commitment.id)
+            .where(CoHandler.workflow_started_at.is_(None), Commitment.workflow_started_at.is_not(None),
+                   CoHandler.assigned_at <= cutoff)
+            .distinct().limit(100)
+        )
+    ).all():
+        done += await start_co_handlings(session, temporal, settings, commitment)
     for action in (
         await session.scalars(
             select(CommitmentAction)
@@ -349,10 +424,12 @@ async def deliver_pending(session: AsyncSession, temporal: Client, settings: Set
         if commitment is None or commitment.workflow_started_at is None:
             continue
         try:
-            await deliver_action(session, temporal, commitment, action)
+            await deliver_action(session, temporal, commitment, action, settings)
             done += 1
         except (WorkflowRefused, WorkflowEnded):
             log.info("commitment.redelivered_action_refused", action_id=action.id)
+            if action.kind == "reassign":
+                await hooks.reassignment_refused(session, action.payload["objection_id"])
             done += 1
         except TemporalUnavailable:
             break  # still down: the next pass

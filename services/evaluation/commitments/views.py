@@ -3,6 +3,7 @@ records its escalations. Every route reads top-down into service.py."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -15,6 +16,7 @@ from services.common.problems import Problem
 from services.common.types import Cursor, DbId
 from services.common.workflow_errors import TemporalUnavailable
 
+from ..handling import service as handling
 from . import service
 from .schemas import (
     ActionRead,
@@ -98,7 +100,8 @@ async def _act(
 ) -> ActionRead:
     commitment = await service.get_commitment(session, commitment_id, principal)
     action = await service.record_action(
-        session, await temporal_or_none(request), commitment, principal, kind=kind, payload=payload,
+        session, await temporal_or_none(request), commitment, principal,
+        kind=kind, payload=payload, settings=request.app.state.settings,
     )
     if action.outcome == "pending":
         # Stored, but its follow-up has not started yet (Temporal was down): the
@@ -127,6 +130,7 @@ async def request_extension(
     commitment = await service.get_commitment(session, commitment_id, principal)
     if data.requested_due_at <= commitment.due_at:
         raise Problem(422, "Invalid request", f"requested_due_at: must be later than the due date {commitment.due_at.isoformat()}.")
+    await handling.check_extension_cap(session, request.app.state.settings, commitment, data.requested_due_at)
     return await _act(request, response, session, principal, commitment_id, "extension_request",
                       data.model_dump(mode="json"))
 
@@ -140,6 +144,9 @@ async def decide_extension(
     commitment = await service.get_commitment(session, commitment_id, principal)
     asked = await service.find_extension_request(session, commitment, request_id)
     new_due = data.new_due_at.isoformat() if data.new_due_at else asked.payload["requested_due_at"]
+    if data.granted:
+        await handling.check_extension_cap(session, request.app.state.settings, commitment,
+                                           datetime.fromisoformat(new_due))
     payload = {"request_id": request_id, "new_due_at": new_due, "note": data.note}
     kind = "extension_granted" if data.granted else "extension_refused"
     return await _act(request, response, session, principal, commitment_id, kind, payload)

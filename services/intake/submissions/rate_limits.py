@@ -53,24 +53,43 @@ def _upsert(session: AsyncSession):
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
+# Public sessions (residents/service.py: open_session) are counted apart from
+# submissions: a page opened on a phone asks for one now and then, a script asking in a
+# loop is refused. Per device and per address.
+SESSION_LIMITS: tuple[RateLimit, ...] = (
+    RateLimit(10, timedelta(minutes=1)), RateLimit(60, timedelta(hours=1)), RateLimit(200, timedelta(days=1)),
+)
+# Co-signatures (联名): a resident co-signs a handful of topics, not hundreds.
+COSIGN_LIMITS: tuple[RateLimit, ...] = ADDRESS_LIMITS
+
+
 async def count_request(
-    session: AsyncSession, now: datetime, *, address: str | None, resident: str
+    session: AsyncSession,
+    now: datetime,
+    *,
+    address: str | None,
+    resident: str,
+    purpose: str = "",
+    limits: tuple[RateLimit, ...] | None = None,
 ) -> Refusal | None:
     """Count this request for its address and resident; the first limit now exceeded, or
-    None. Commits the session (the count must be visible to concurrent requests)."""
+    None. Commits the session (the count must be visible to concurrent requests).
+    ``purpose`` (e.g. "session") counts in windows of its own, with its own ``limits``;
+    submissions keep the unprefixed scopes."""
     await session.commit()  # no read snapshot held: the upsert waits for the writer lock
     epoch = now.timestamp()
     rows: list[dict] = []
-    limits: dict[str, tuple[str, RateLimit]] = {}
-    identities = [("resident", identity_key(resident), RESIDENT_LIMITS)]
+    by_scope: dict[str, tuple[str, RateLimit]] = {}
+    identities = [("resident", identity_key(resident), limits or RESIDENT_LIMITS)]
     if address is not None:
-        identities.append(("address", identity_key(address), ADDRESS_LIMITS))
+        identities.append(("address", identity_key(address), limits or ADDRESS_LIMITS))
+    prefix = f"{purpose}-" if purpose else ""
     for identity, key, identity_limits in identities:
         for limit in identity_limits:
             period = int(limit.per.total_seconds())
-            scope = f"{identity}:{period}"
+            scope = f"{prefix}{identity}:{period}"
             window = int(epoch // period)
-            limits[scope] = (identity, limit)
+            by_scope[scope] = (identity, limit)
             rows.append({"scope": scope, "key": key, "window": window, "count": 1,
                          "expires_at": datetime.fromtimestamp((window + 1) * period, tz=now.tzinfo)})
     insert = _upsert(session)(RateCounter).values(rows)
@@ -85,7 +104,7 @@ async def count_request(
     await session.commit()
     refusals = []
     for scope, count, expires_at in counted:
-        identity, limit = limits[scope]
+        identity, limit = by_scope[scope]
         if count > limit.max_count:
             retry = max(1, ceil((expires_at - now).total_seconds()))
             refusals.append(Refusal(identity, limit, count, retry))

@@ -47,12 +47,14 @@ class Topic(Base):
 
     # The reconciler looks for topics without a signature every few seconds: a partial
     # index holds only those (normally none), so the look-up costs nothing at any size.
-    # On PostgreSQL, migration 0005_speed also adds trigram (pg_trgm GIN) indexes on
-    # search_text and the submissions' normalised text for free text `q` (PostgreSQL
-    # only, so they are not declared here; see docs/benchmarks.md).
+    # On PostgreSQL, migration 0005_speed also adds bigram GIN indexes
+    # (``xieshang_bigrams``) on search_text and the submissions' normalised text for free
+    # text `q` (PostgreSQL only, so they are not declared here; see docs/benchmarks.md).
     __table_args__ = (
         Index("ix_topics_without_signature", "id", sqlite_where=text("signature IS NULL"),
               postgresql_where=text("signature IS NULL")),
+        # channel + stage listings: the capped count and the keyset page (0009_listing).
+        Index("ix_topics_channel_stage_id", "channel", "stage", "id"),
     )
 
 
@@ -76,6 +78,9 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)  # SubmissionStatus
     # How it came to its topic: opened it, near-duplicate, merged or split by staff.
     joined_as: Mapped[str | None] = mapped_column(String(20))
+    # The topic it stood behind before its first merge (并案): its submitter still hears
+    # what becomes of that topic (residents/service.py: topic_submitters).
+    merged_from_topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
     similarity: Mapped[float | None] = mapped_column(Float)
     # As received (control characters excepted, which validation refuses).
     title_raw: Mapped[str] = mapped_column(String(200))

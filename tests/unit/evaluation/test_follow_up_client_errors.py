@@ -10,16 +10,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.common.auth import Role, mint_token
-from services.common.db import create_engine, session_factory
-from services.common.problems import Problem, install_problem_handlers
 from services.common.settings import Settings
-from services.common.writes import WriteGuard, request_records
 from services.evaluation.base import Base
 from services.evaluation.commitments.models import Commitment, CommitmentAction
 from services.evaluation.commitments.views import router
@@ -28,28 +24,19 @@ from workflows.followup_types import FollowUpStatus
 
 SETTINGS = Settings(jwt_secret="k" * 40)
 DEPARTMENT = "教育体育局"
-
-
-class Down:
-    async def client(self) -> None:
-        raise Problem(503, "Temporal unavailable", "down")
+from tests.router_app import (
+    OneHandleClient,
+    TemporalConnection,
+    asgi_client,
+    router_app,
+)
 
 
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/evaluation.db")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    app = FastAPI()
-    app.state.settings = SETTINGS
-    app.state.sessions = session_factory(engine)
-    app.state.temporal = Down()
-    app.state.request_records = request_records(Base.metadata, app.state.sessions)
-    install_problem_handlers(app)
-    app.add_middleware(WriteGuard)
-    app.include_router(router)
-    yield app
-    await engine.dispose()
+    async with router_app(tmp_path / "evaluation.db", Base.metadata, [router], settings=SETTINGS,
+                          temporal=TemporalConnection(None), guard=True) as app:
+        yield app
 
 
 async def test_department_action_while_temporal_is_down_is_503_stored(app: FastAPI) -> None:
@@ -62,8 +49,7 @@ async def test_department_action_while_temporal_is_down_is_503_stored(app: FastA
         await session.commit()
     headers = {"Authorization": "Bearer " + mint_token(SETTINGS, role=Role.DEPARTMENT, subject="d", department=DEPARTMENT),
                "Idempotency-Key": "progress-1"}
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://evaluation") as http:
+    async with asgi_client(app, "evaluation") as http:
         for _ in range(2):
             response = await http.post(f"/commitments/{commitment.id}/progress-reports",
                                        json={"content": "已完成选址", "percent_done": 20}, headers=headers)
@@ -99,17 +85,6 @@ class Handle:
         return self.status()
 
 
-class Up:
-    def __init__(self, handle: Handle) -> None:
-        self.handle = handle
-
-    async def client(self) -> Up:
-        return self
-
-    def get_workflow_handle(self, workflow_id: str) -> Handle:
-        return self.handle
-
-
 async def test_staff_resume_a_follow_up_that_needs_attention_once(app: FastAPI) -> None:
     due = datetime.now(UTC) + timedelta(days=30)
     async with app.state.sessions() as session:
@@ -119,10 +94,9 @@ async def test_staff_resume_a_follow_up_that_needs_attention_once(app: FastAPI) 
         session.add(commitment)
         await session.commit()
     handle = Handle()
-    app.state.temporal = Up(handle)
+    app.state.temporal = TemporalConnection(OneHandleClient(handle))
     headers = {"Authorization": "Bearer " + mint_token(SETTINGS, role=Role.CLERK, subject="c")}
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://evaluation") as http:
+    async with asgi_client(app, "evaluation") as http:
         resumed = await http.post(f"/commitments/{commitment.id}/follow-up/resume", headers=headers)
         again = await http.post(f"/commitments/{commitment.id}/follow-up/resume", headers=headers)
         department = await http.post(f"/commitments/{commitment.id}/follow-up/resume", headers={

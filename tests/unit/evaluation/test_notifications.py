@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -40,18 +39,22 @@ from services.evaluation.notifications.delivery import (
     verify_signature,
 )
 from services.evaluation.notifications.models import Notification, NotificationDelivery
-from tests.webhook_receiver import Receiver
 from services.evaluation.notifications.service import (
     EVENT_ID_NAMESPACE,
     enqueue_notification,
     get_notification,
     retry_notification,
 )
+from tests.stack import (
+    postgres_databases,
+    postgres_unreachable_reason,
+    require_postgres,
+)
+from tests.webhook_receiver import Receiver
 
 SECRET = "s" * 40
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 LATER = timedelta(hours=2)  # beyond any backoff of the test configs
-POSTGRES_ADMIN_URL = os.environ.get("XIESHANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 # --- a real webhook receiver on loopback -------------------------------------------------
@@ -93,43 +96,19 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 # --- databases -----------------------------------------------------------------------------
 
 
-def _pg_admin_url() -> str:
-    return POSTGRES_ADMIN_URL
-
-
-async def _pg_reason() -> str | None:
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(_pg_admin_url(), timeout=3)
-        await conn.close()
-        return None
-    except Exception as exc:  # noqa: BLE001
-        return f"PostgreSQL at {_pg_admin_url()} unreachable ({type(exc).__name__}: {exc})"
-
-
 @pytest.fixture(scope="session")
 async def pg_engine() -> AsyncIterator[AsyncEngine | str]:
-    """A fresh PostgreSQL database for this run (dropped afterwards), or the reason why not."""
-    import asyncpg
-
-    reason = await _pg_reason()
-    if reason is not None:
+    """One PostgreSQL database for the outbox tests of this run (dropped afterwards), or
+    the reason why there is none: the SQLite half of the tests must not depend on it."""
+    if (reason := postgres_unreachable_reason()) is not None:
         yield reason
         return
-    name = f"xs_notifications_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(_pg_admin_url())
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base = _pg_admin_url().rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    engine = create_engine(f"{base}/{name}")
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-        conn = await asyncpg.connect(_pg_admin_url())
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    with postgres_databases(f"xs_notifications_{uuid.uuid4().hex[:10]}", "the outbox", services=("evaluation",)) as urls:
+        engine = create_engine(urls["evaluation"])
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -140,9 +119,7 @@ async def sessions(
         engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/evaluation.db")
     else:
         if isinstance(pg_engine, str):
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail(f"CI must run the outbox on PostgreSQL: {pg_engine}")
-            pytest.skip(pg_engine)
+            require_postgres("the outbox", pg_engine)
         engine = pg_engine
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
@@ -277,7 +254,7 @@ async def test_max_attempts_then_failed_until_an_operator_retries(sessions, http
     async with sessions() as session:
         shown = await retry_notification(session, n.id)
     assert shown.status == "pending" and shown.deliveries[0].attempts == 0
-    report = await deliver_due(sessions, http, cfg, max(now, datetime.now(timezone.utc)) + LATER)
+    report = await deliver_due(sessions, http, cfg, max(now, datetime.now(UTC)) + LATER)
     assert report.delivered == 1
     async with sessions() as session:
         shown = await get_notification(session, n.id)
@@ -429,7 +406,7 @@ def test_signature_is_hmac_sha256_of_the_body() -> None:
     import hashlib
     import hmac
 
-    body = '{"event_id":"x"}'.encode()
+    body = b'{"event_id":"x"}'
     assert sign(body, SECRET) == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 

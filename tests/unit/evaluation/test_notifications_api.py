@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -14,8 +14,6 @@ import pytest
 from fastapi import FastAPI
 
 from services.common.auth import Role, mint_token
-from services.common.db import create_engine, session_factory
-from services.common.problems import install_problem_handlers
 from services.common.settings import Settings
 from services.evaluation.base import Base
 from services.evaluation.notifications.delivery import NotificationConfig, deliver_due
@@ -28,6 +26,7 @@ BODY = {
     "recipients": ["department:教育体育局", "committee:教科卫体委"],
     "payload": {"commitment_id": 7, "step": "urge", "level": 1, "title": "新建3所公办幼儿园"},
 }
+from tests.router_app import asgi_client, router_app
 
 
 def auth(role: Role, key: str | None = None) -> dict[str, str]:
@@ -40,22 +39,13 @@ def auth(role: Role, key: str | None = None) -> dict[str, str]:
 
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/evaluation.db")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    app = FastAPI()
-    app.state.settings = SETTINGS
-    app.state.sessions = session_factory(engine)
-    install_problem_handlers(app)
-    app.include_router(router)
-    yield app
-    await engine.dispose()
+    async with router_app(tmp_path / "evaluation.db", Base.metadata, [router], settings=SETTINGS) as app:
+        yield app
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://evaluation") as c:
+    async with asgi_client(app, "evaluation") as c:
         yield c
 
 
@@ -130,7 +120,7 @@ async def test_detail_shows_each_endpoint_and_a_clerk_retries_failures(
     cfg = NotificationConfig(webhooks={"wecom-bridge": f"http://127.0.0.1:{port}/x"}, signing_secret="s" * 40,
                              max_attempts=1)
     async with httpx.AsyncClient(trust_env=False) as http:
-        report = await deliver_due(app.state.sessions, http, cfg, datetime.now(timezone.utc))
+        report = await deliver_due(app.state.sessions, http, cfg, datetime.now(UTC))
     assert report.failed == 1
 
     shown = await client.get(f"/notifications/{nid}", headers=auth(Role.OPERATOR))
@@ -149,7 +139,7 @@ async def test_detail_shows_each_endpoint_and_a_clerk_retries_failures(
     assert after["status"] == "pending" and after["deliveries"][0]["status"] == "pending"
     assert after["deliveries"][0]["attempts"] == 0 and after["attempts"] == 1
     due = datetime.fromisoformat(after["next_attempt_at"])
-    assert abs(due - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(due - datetime.now(UTC)) < timedelta(minutes=1)
 
     missing = await client.get("/notifications/999", headers=auth(Role.CLERK))
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"

@@ -52,6 +52,25 @@ def production_apps() -> dict[str, FastAPI]:
     return {name: app for name, (app, _) in service_modules().items()}
 
 
+# Served without a token, on purpose: the probes, the Prometheus scrape (not part of the
+# API, out of the document), the CORS preflight of the codec (browsers send none), and
+# the public list of draws (an announcement anyone must be able to read before the reveal),
+# and the public page (答复公开, issue 13): its pages and script (out of the document), its
+# read API, the public commitments, and the sign-in that issues a resident's token.
+NO_TOKEN = {
+    ("talent", "GET", "/public/draws"), ("talent", "GET", "/public/draws/{draw_id}"),
+    ("intake", "GET", "/public/page"), ("intake", "GET", "/public/page/topics/{topic_id}"),
+    ("intake", "GET", "/public/page/column.js"),
+    ("intake", "GET", "/public/plans/{year}"), ("intake", "GET", "/public/topics/{topic_id}"),
+    ("intake", "POST", "/public/session"),
+    ("evaluation", "GET", "/public/commitments"),
+    ("intake", "GET", "/healthz"), ("intake", "GET", "/readyz"), ("intake", "GET", "/metrics"),
+    ("talent", "GET", "/healthz"), ("talent", "GET", "/readyz"), ("talent", "GET", "/metrics"),
+    ("evaluation", "GET", "/healthz"), ("evaluation", "GET", "/readyz"), ("evaluation", "GET", "/metrics"),
+    ("intake", "OPTIONS", "/codec/{path}"),
+}
+
+
 def declared(apps: dict[str, FastAPI]) -> dict[Key, frozenset[Role] | None]:
     """Every documented operation's ``x-roles`` (None: the operation names none)."""
     matrix: dict[Key, frozenset[Role] | None] = {}

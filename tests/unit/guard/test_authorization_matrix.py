@@ -23,18 +23,8 @@ from services.common.auth import Role
 from services.common.settings import SERVICE_NAMES
 from services.common.writes import WRITE_METHODS, api_routes
 
-from .conftest import Key, Services, declared, production_apps, route_template
+from .conftest import NO_TOKEN, Key, Services, declared, production_apps, route_template
 
-# Served without a token, on purpose: the probes, the Prometheus scrape (not part of the
-# API, out of the document), the CORS preflight of the codec (browsers send none), and
-# the public list of draws (an announcement anyone must be able to read before the reveal).
-NO_TOKEN = {
-    ("talent", "GET", "/public/draws"), ("talent", "GET", "/public/draws/{draw_id}"),
-    ("intake", "GET", "/healthz"), ("intake", "GET", "/readyz"), ("intake", "GET", "/metrics"),
-    ("talent", "GET", "/healthz"), ("talent", "GET", "/readyz"), ("talent", "GET", "/metrics"),
-    ("evaluation", "GET", "/healthz"), ("evaluation", "GET", "/readyz"), ("evaluation", "GET", "/metrics"),
-    ("intake", "OPTIONS", "/codec/{path}"),
-}
 # Out of the document, with the roles of a documented route: the codec with the token in
 # its path, for a browser whose Web UI cannot send headers (docs/operators.md).
 TWINS = {

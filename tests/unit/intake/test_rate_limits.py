@@ -4,24 +4,22 @@ of 30 simultaneous requests exactly the limit is let through."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common.db import create_engine, session_factory
+from services.common.db import session_factory
 from services.intake.submissions.models import RateCounter
 from services.intake.submissions.rate_limits import (
     ADDRESS_LIMITS,
     RESIDENT_LIMITS,
     count_request,
 )
-from tests.stack import POSTGRES_ADMIN_URL
+from tests.stack import database_engine
 
 NOW = datetime(2026, 11, 30, 12, 0, 20, tzinfo=UTC)  # 40 s left in its minute
 PER_MINUTE = ADDRESS_LIMITS[0].max_count
@@ -29,33 +27,10 @@ PER_MINUTE = ADDRESS_LIMITS[0].max_count
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    import asyncpg
-
-    name = None
-    if request.param == "sqlite":
-        engine: AsyncEngine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/intake.db")
-    else:
-        try:
-            conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
-        except Exception as exc:  # noqa: BLE001
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail(f"CI must run the rate limits on PostgreSQL: {exc}")
-            pytest.skip(f"PostgreSQL unreachable: {exc}")
-        name = f"xs_rate_{uuid.uuid4().hex[:10]}"
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        engine = create_engine(f"{base}/{name}")
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda c: RateCounter.__table__.create(c))
-    try:
+    async with database_engine(request.param, "intake", tmp_path, "the rate limits") as engine:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: RateCounter.__table__.create(c))
         yield session_factory(engine)
-    finally:
-        await engine.dispose()
-        if name:
-            conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
 
 
 async def burst(sessions, n: int, *, address, resident, now: datetime = NOW) -> list:

@@ -16,8 +16,6 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.auth import Role, mint_token
-from services.common.db import create_engine, session_factory
-from services.common.problems import install_problem_handlers
 from services.common.settings import Settings
 from services.intake.base import Base
 from services.intake.decisions.models import Decision
@@ -26,6 +24,12 @@ from services.intake.reference.models import Organiser
 from services.intake.topics.models import Topic
 
 SETTINGS = Settings(jwt_secret="k" * 40)
+from tests.router_app import (
+    OneHandleClient,
+    TemporalConnection,
+    asgi_client,
+    router_app,
+)
 
 
 class Handle:
@@ -44,32 +48,14 @@ class Handle:
             typed_search_attributes=SimpleNamespace(get=lambda key: self.ended_stage))
 
 
-class FakeTemporal:
-    def __init__(self, handle: Handle) -> None:
-        self.handle = handle
-
-    def get_workflow_handle(self, workflow_id: str) -> Handle:
-        return self.handle
-
-
-class Connection:
-    def __init__(self, client: FakeTemporal) -> None:
-        self._client = client
-
-    async def client(self) -> FakeTemporal:
-        return self._client
-
-
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/intake.db")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    app = FastAPI()
-    app.state.settings = SETTINGS
-    app.state.sessions = session_factory(engine)
-    install_problem_handlers(app)
-    app.include_router(router)
+    async with router_app(tmp_path / "intake.db", Base.metadata, [router], settings=SETTINGS) as app:
+        await seed(app)
+        yield app
+
+
+async def seed(app: FastAPI) -> None:
     async with app.state.sessions() as session:
         session.add_all([Organiser(id=1, code="liaison-studio", name="联络工作室", kind="studio"),
                          Organiser(id=2, code="economy-committee", name="经济委", kind="committee"),
@@ -79,15 +65,12 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         session.add(Decision(topic_id=7, outcome="accepted", format="sector_micro", organiser_id=1, plan_year=2033,
                              decided_by="chair", delivery="delivered"))
         await session.commit()
-    yield app
-    await engine.dispose()
 
 
 async def patch(app: FastAPI, handle: Handle) -> httpx.Response:
-    app.state.temporal = Connection(FakeTemporal(handle))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    app.state.temporal = TemporalConnection(OneHandleClient(handle))
     headers = {"Authorization": "Bearer " + mint_token(SETTINGS, role=Role.CHAIR, subject="chair")}
-    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+    async with asgi_client(app, "intake") as http:
         return await http.patch("/plans/2033/entries/7", json={"organiser": "economy-committee"}, headers=headers)
 
 

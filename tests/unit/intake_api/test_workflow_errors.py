@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from temporalio import activity
 from temporalio.client import (
-    Client,
     RPCTimeoutOrCancelledError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -28,8 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.common.auth import Role, mint_token
-from services.common.db import create_engine, session_factory
-from services.common.problems import Problem, install_problem_handlers
+from services.common.search_attributes import CONSULTATION_STAGE
 from services.common.settings import Settings
 from services.common.workflow_errors import TemporalUnavailable, WorkflowEnded, mapped
 from services.intake.base import Base
@@ -41,11 +39,11 @@ from services.intake.meetings.views import router as meetings_router
 from services.intake.topics.models import Topic
 from workflows.activities import NoticeRequest, RecordEventInput, TopicStage
 from workflows.consultation import ConsultationWorkflow, DecisionInput
-from services.common.search_attributes import CONSULTATION_STAGE
 
 QUEUE = f"errors-{uuid.uuid4().hex[:8]}"
 SETTINGS = Settings(jwt_secret="k" * 40, temporal_task_queue=QUEUE)
 RESEARCH = {"summary": "调研发现幼儿园学位缺口约900个。", "expertise": ["学前教育"], "exclude_departments": []}
+from tests.router_app import TemporalConnection, asgi_client, router_app
 
 
 @activity.defn(name="record_consultation_event")
@@ -63,42 +61,20 @@ async def mirror(params: TopicStage) -> None:
     return None
 
 
-class Connection:
-    """Stands in for TemporalConnection: ``client`` None is Temporal down."""
-
-    def __init__(self, client: Client | None) -> None:
-        self._client = client
-
-    async def client(self) -> Client:
-        if self._client is None:
-            raise Problem(503, "Temporal unavailable", "down")
-        return self._client
-
-
 def auth(role: Role = Role.CLERK) -> dict[str, str]:
     return {"Authorization": "Bearer " + mint_token(SETTINGS, role=role, subject="clerk-1")}
 
 
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/intake.db")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    app = FastAPI()
-    app.state.settings = SETTINGS
-    app.state.sessions = session_factory(engine)
-    app.state.temporal = Connection(None)
-    install_problem_handlers(app)
-    app.include_router(lifecycle_router)
-    app.include_router(meetings_router)
-    yield app
-    await engine.dispose()
+    async with router_app(tmp_path / "intake.db", Base.metadata, [lifecycle_router, meetings_router],
+                          settings=SETTINGS, temporal=TemporalConnection(None)) as app:
+        yield app
 
 
 @pytest.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as c:
+    async with asgi_client(app, "intake") as c:
         yield c
 
 
@@ -131,7 +107,7 @@ async def test_ended_consultation_answers_409_naming_its_stage_and_keeps_nothing
         await client.update(topic.id, ConsultationWorkflow.decide, DecisionInput(decision_id=1, outcome="rejected"),
                             update_id="decision-1", stored=True)
         await env.client.get_workflow_handle(f"consultation-{topic.id}").result()
-        app.state.temporal = Connection(env.client)
+        app.state.temporal = TemporalConnection(env.client)
 
         research = await http.post(f"/topics/{topic.id}/research-completion", json=RESEARCH, headers=auth())
         answer = await http.post(f"/topics/{topic.id}/invitations/5/answer", json={"accepted": True}, headers=auth())
