@@ -220,7 +220,7 @@ async def raw_burst(stack, n: int, lead: float) -> dict:
     from services.common.temporal import connect
 
     meter = Meter(stack.pids())
-    client = await connect(Settings(temporal_address=stack.temporal_address))
+    client = await connect(Settings(temporal_address=stack.temporal_address, data_dir=str(stack.devstack.data_dir)))
     fire_at = datetime.now(UTC) + timedelta(seconds=lead)
     run = uuid.uuid4().hex[:8]
     sem = asyncio.Semaphore(8)
@@ -265,19 +265,35 @@ async def raw_burst(stack, n: int, lead: float) -> dict:
     }
 
 
-async def run(n: int, backend: str, scale: float, env: dict[str, str], window: float | None = None) -> dict:
+def log_warnings(log_dir: Path) -> dict[str, int]:
+    """What the issue's target rules out, counted in every process's logs: the SDK's
+    deadlock detector (TMPRL1101) and failed activity or workflow tasks."""
+    counts = {"deadlock_TMPRL1101": 0, "activity_task_failed": 0, "workflow_task_failed": 0}
+    for path in log_dir.glob("*.log"):
+        text = path.read_text(errors="replace")
+        counts["deadlock_TMPRL1101"] += text.count("TMPRL1101")
+        counts["activity_task_failed"] += text.count("Completing activity as failed")
+        counts["workflow_task_failed"] += text.count("Failed activation on workflow")
+    return counts
+
+
+async def run(n: int, backend: str, scale: float, env: dict[str, str], window: float | None = None,
+              lead: float | None = None) -> dict:
     hooks = Hooks()
     env = {"XIESHANG_NOTIFICATION_WEBHOOKS": json.dumps({"bench": hooks.url}), **env}
     with bench_stack(backend, env) as stack:
-        settings = Settings(jwt_secret=stack.jwt_secret)
-        lead = 30 + n * 0.25  # creation and settling must end before the instant
+        settings = Settings(jwt_secret=stack.jwt_secret, data_dir=str(stack.devstack.data_dir))
+        # Creation and settling must end before the instant (the table says if they did not).
+        lead = lead or 30 + n * 0.25
         project = await project_burst(stack, settings, hooks, n, scale, lead, window)
         # The raw side's instant also comes after all its starts: as long again as the
         # project's creation took, and half as much more (starts are cheaper).
         raw = await raw_burst(stack, n, 30 + 1.5 * project["create_accepted_s"])
+        warnings = log_warnings(stack.devstack.log_dir)
     hooks.server.shutdown()
     ratio = round(raw["drain_s"] / project["drain_s"], 2) if project["drain_s"] > 0 else None
     return {"backend": backend, "n": n, "project": project, "raw": raw, "drain_ratio_raw_over_project": ratio,
+            "log_warnings": warnings,
             "env": {k: v for k, v in env.items() if k != "XIESHANG_NOTIFICATION_WEBHOOKS"}}
 
 
@@ -289,13 +305,16 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="extra XIESHANG_*=value for the stack")
     parser.add_argument("--window", type=float, default=None,
                         help="seconds after the instant to wait for every record (default max(300, 0.3 N))")
+    parser.add_argument("--lead", type=float, default=None,
+                        help="seconds from the first creation to the instant (default 30 + N/4); on a quiet "
+                             "machine N/10 leaves room for creating and settling")
     parser.add_argument("--label", default="burst")
     args = parser.parse_args()
     env = dict(e.split("=", 1) for e in args.env)
     results = []
     for n in args.n:
         print(f"N = {n} ({args.backend}, load {load1()})", flush=True)
-        results.append(asyncio.run(run(n, args.backend, args.scale, env, args.window)))
+        results.append(asyncio.run(run(n, args.backend, args.scale, env, args.window, args.lead)))
     print(table(
         [[r["n"], r["project"]["create_accepted_s"], r["project"]["settle_s"], r["project"]["drain_s"], r["raw"]["drain_s"],
           r["drain_ratio_raw_over_project"], r["project"]["record_lateness_p50_s"], r["project"]["record_lateness_p99_s"],
@@ -306,6 +325,8 @@ def main() -> None:
          "hook p99", "hooks", "errors", "load1 max"],
     ))
     path = write_result(args.label, {"command": "bench/burst_benchmark.py " + " ".join(sys.argv[1:]), "runs": results})
+    for r in results:
+        print(f"N = {r['n']}: log warnings {r['log_warnings']}")
     print(f"wrote {path}")
 
 

@@ -57,7 +57,8 @@ async def run_backend(backend: str, n: int, rounds: int) -> list[dict]:
 
     results = []
     with bench_stack(backend) as stack:
-        settings = Settings(jwt_secret=stack.jwt_secret, temporal_address=stack.temporal_address)
+        settings = Settings(jwt_secret=stack.jwt_secret, temporal_address=stack.temporal_address,
+                            data_dir=str(stack.devstack.data_dir))  # the stack's payload keys
         clerk = {"Authorization": "Bearer " + mint_token(settings, role=Role.CLERK, subject="bench", ttl_seconds=7200)}
         client = await connect(settings)
         meter = Meter(stack.pids())

@@ -29,6 +29,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 with workflow.unsafe.imports_passed_through():
     from services.common.search_attributes import NEEDS_ATTENTION
@@ -41,6 +42,9 @@ BOUNDED: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=32),
 }
+#: The same retries for a local activity. Back-offs over 2 s wait on a durable timer
+#: rather than inside a workflow task kept open by heartbeats.
+BOUNDED_LOCAL: dict[str, Any] = {**BOUNDED, "local_retry_threshold": timedelta(seconds=2)}
 
 
 @dataclass
@@ -79,6 +83,15 @@ def reason_of(error: BaseException) -> str:
     return message[:REASON_MAX] or type(error).__name__
 
 
+def local_reason_of(error: ApplicationError | TemporalTimeout) -> str:
+    """:func:`reason_of` for a local activity's failure: a retryable failure that reached
+    the workflow spent its attempts (the bounded policy has no overall timeout)."""
+    message = reason_of(error)
+    if isinstance(error, ApplicationError) and not error.non_retryable:
+        message = f"{message} (retries ended: maximum_attempts_reached)"
+    return message[:REASON_MAX]
+
+
 class AttentionMixin:
     """Shared by both workflows; each provides ``_notify_attention`` and calls
     ``_attention_init`` in its ``__init__``."""
@@ -89,16 +102,27 @@ class AttentionMixin:
         self._resumed = False
 
     async def _step(self, name: str, activity: Any, make_arg: Callable[[], Any], *, summary: str,
-                    legacy: dict[str, Any]) -> Any:
+                    legacy: dict[str, Any], local: bool = False) -> Any:
         """Run one activity; on a failure no retry fixes, wait for staff (see module).
-        ``legacy`` are the options runs from before the patch used."""
+        ``legacy`` are the options runs from before the patch used. ``local``: run it as
+        a local activity (in the workflow's own task, no activity task on the server);
+        only behind a patch of the caller's, since it changes the history."""
         if not workflow.patched(PATCH):
             return await workflow.execute_activity_method(activity, make_arg(), summary=summary, **legacy)
         while True:
             try:
+                if local:
+                    return await workflow.execute_local_activity_method(activity, make_arg(), summary=summary,
+                                                                        **BOUNDED_LOCAL)
                 return await workflow.execute_activity_method(activity, make_arg(), summary=summary, **BOUNDED)
             except ActivityError as error:
                 await self._wait_for_staff(name, reason_of(error))
+            except (ApplicationError, TemporalTimeout) as error:
+                # How this SDK raises a local activity's last failure: the failure
+                # itself, not wrapped in an ActivityError (and no retry state).
+                if not local:
+                    raise
+                await self._wait_for_staff(name, local_reason_of(error))
 
     async def _wait_for_staff(self, step: str, reason: str) -> None:
         self._attention_episodes += 1

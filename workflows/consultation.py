@@ -14,14 +14,12 @@ The workflow carries ids only; titles and texts stay in intake's database.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from services.common import vocabulary
     from services.common.public_values import public_value_problem
     from services.common.search_attributes import (
         CONSULTATION_FORMAT,
@@ -45,6 +43,17 @@ with workflow.unsafe.imports_passed_through():
         TopicStage,
     )
     from .attention import Attention, AttentionMixin
+    from .consultation_types import (  # services import them from here too
+        AMENDABLE,
+        FORMATS,
+        ConsultationInput,
+        ConsultationStatus,
+        DecisionInput,
+        Outcome,
+        PlanAmendment,
+        Stage,
+        decision_problem,
+    )
     from .followup_types import FollowUpClosed
     from .ids import consultation_workflow_id  # noqa: F401 - where services import it from
     from .lifecycle_types import (
@@ -65,103 +74,10 @@ with workflow.unsafe.imports_passed_through():
 ANNOUNCED_DRAWS = "announced-draws-v1"
 
 
-@dataclass
-class ConsultationInput:
-    topic_id: int
-    channel: str
-    # None in histories from before the lifecycle: production timing.
-    timing: ConsultationTiming | None = None
-
-
-@dataclass
-class ConsultationStatus:
-    topic_id: int
-    stage: str
-    draw_id: int | None = None
-    panel: list[int] = field(default_factory=list)
-    invitations: list[Invitation] = field(default_factory=list)
-    meeting_id: int | None = None
-    commitment_ids: list[int] = field(default_factory=list)
-    closed_commitment_ids: list[int] = field(default_factory=list)
-    # Set while the consultation waits for staff (待处理): the failed step and why.
-    needs_attention: Attention | None = None
-    # Set while a draw is announced and waits for its public value.
-    announcement: DrawAnnouncement | None = None
-
-
-class Stage:
-    SUBMITTED = "submitted"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    MERGED = "merged"
-    RESEARCH = "research"  # 调研
-    DRAWING = "drawing"  # participants drawn (talent)
-    INVITING = "inviting"  # invitations answered; declines and silence bring replacements
-    MEETING = "meeting"  # waiting for the meeting record (协商议事会)
-    FOLLOW_UP = "follow_up"  # one FollowUpWorkflow per commitment
-    EVALUATION = "evaluation"  # the two-way evaluation window (双向评价)
-    CLOSED = "closed"
-
-
-# The stages after acceptance in which the plan entry may still be amended.
-AMENDABLE = ("accepted", "research")
+# See run(): a lighter first workflow task for every new topic.
+LEAN_START = "lean-start-v1"
 _ACTIVITY = dict(start_to_close_timeout=timedelta(seconds=60), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)))
 _EVENT = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30))}
-
-
-class Outcome:
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    MERGED = "merged"
-
-
-FORMATS = vocabulary.FORMATS  # plenary, standing_committee, special_topic, sector_micro
-
-
-@dataclass
-class DecisionInput:
-    """The chair's decision: ids and vocabulary values only (the reason text stays in
-    intake's database)."""
-
-    decision_id: int
-    outcome: str  # Outcome.*
-    format: str | None = None  # ConsultationFormat value, when accepted
-    organiser: str | None = None  # organiser code, when accepted
-    plan_year: int | None = None
-    planned_month: int | None = None
-    merged_into_topic_id: int | None = None
-
-
-@dataclass
-class PlanAmendment:
-    """A plan entry edited after acceptance (format, organiser, year)."""
-
-    decision_id: int
-    format: str
-    organiser: str
-    plan_year: int
-
-
-def decision_problem(decision: DecisionInput, topic_id: int) -> str | None:
-    """Why ``decision`` is not a valid decision for a topic, or None. Pure, so the
-    service can check the same rules before it writes anything."""
-    if decision.outcome == Outcome.ACCEPTED:
-        if decision.format not in FORMATS:
-            return f"format must be one of {', '.join(FORMATS)}"
-        if not decision.organiser:
-            return "an accepted topic needs an organiser"
-        if decision.plan_year is None or not 2000 <= decision.plan_year <= 2100:
-            return "an accepted topic needs a plan year between 2000 and 2100"
-        if decision.planned_month is not None and not 1 <= decision.planned_month <= 12:
-            return "planned_month must be 1..12"
-    elif decision.outcome == Outcome.MERGED:
-        if not decision.merged_into_topic_id:
-            return "a merge needs the topic to merge into"
-        if decision.merged_into_topic_id == topic_id:
-            return "a topic cannot be merged into itself"
-    elif decision.outcome != Outcome.REJECTED:
-        return f"unknown outcome '{decision.outcome}'"
-    return None
 
 
 @workflow.defn
@@ -188,9 +104,20 @@ class ConsultationWorkflow(AttentionMixin):
 
     @workflow.run
     async def run(self, params: ConsultationInput) -> ConsultationStatus:
+        # Runs started after this patch do less in their first task (each new topic's
+        # cost beside the request that registers it, docs/benchmarks.md): no upsert of
+        # the attributes the start already set, and the received event recorded by a
+        # local activity (one workflow task per new topic instead of two plus an
+        # activity task).
+        lean_start = workflow.patched(LEAN_START)
         # Not _enter(SUBMITTED): a decision handled before this step must not be undone.
-        self._enter(self._stage)
-        workflow.upsert_search_attributes([TOPIC_CHANNEL.value_set(params.channel)])
+        if lean_start:
+            self._enter_unless_set(self._stage)
+            if workflow.info().typed_search_attributes.get(TOPIC_CHANNEL) != params.channel:
+                workflow.upsert_search_attributes([TOPIC_CHANNEL.value_set(params.channel)])
+        else:
+            self._enter(self._stage)
+            workflow.upsert_search_attributes([TOPIC_CHANNEL.value_set(params.channel)])
         received_at = workflow.now().isoformat()
         await self._step(
             "record_consultation_event",
@@ -204,6 +131,7 @@ class ConsultationWorkflow(AttentionMixin):
             ),
             summary="evaluation: record topic received",
             legacy=_EVENT,
+            local=lean_start,
         )
         # The chair's decision arrives as the `decide` update; until then the topic
         # waits here, durably, without holding a worker slot.
@@ -663,3 +591,12 @@ class ConsultationWorkflow(AttentionMixin):
         self._stage = stage
         workflow.upsert_search_attributes([CONSULTATION_STAGE.value_set(stage)])
         self._details()
+
+    def _enter_unless_set(self, stage: str) -> None:
+        """``_enter``, without the upsert when the attribute holds the stage already (a
+        start sets it)."""
+        if workflow.info().typed_search_attributes.get(CONSULTATION_STAGE) == stage:
+            self._stage = stage
+            self._details()
+        else:
+            self._enter(stage)

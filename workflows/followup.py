@@ -47,6 +47,11 @@ with workflow.unsafe.imports_passed_through():
     from .ids import consultation_id_beside
 
 RATINGS = vocabulary.RATINGS
+#: A fired rung's record carries the commitment's state after it (evaluation stores both
+#: in one transaction), and the state is synced apart only when it differs from what
+#: evaluation has: one activity, one HTTP call and one workflow task less per rung.
+#: Runs from before sync after every change, as their histories show.
+STATE_WITH_RECORD = "state-with-record-v1"
 REPLY_CLASSES = ("A", "B", "C", "D")  # 答复: 已解决 / 正在解决 / 列入计划 / 留作参考
 HANDLING_KINDS = ("reply", "reassign")  # issue 13
 HANDLING_PATCH = "handling-v1"
@@ -84,6 +89,9 @@ class FollowUpWorkflow(AttentionMixin):
         self._plan: FollowUpPlan | None = None
         self._reopen_rated_at: str | None = None
         self._changed = False
+        # Under STATE_WITH_RECORD: the state evaluation was last given (record or sync).
+        self._state_with_record = False
+        self._synced: CommitmentState | None = None
         # Issue 13: the lead department in force (a reassignment moves it), the class of
         # its latest reply, and whether a B reply waits to be answered again as A.
         self._department = params.current_department or params.department
@@ -94,6 +102,9 @@ class FollowUpWorkflow(AttentionMixin):
     # ------------------------------------------------------------------ main loop
     @workflow.run
     async def run(self, params: FollowUpInput) -> FollowUpStatus:
+        # Decided once per run, first: a run replayed from before the patch keeps the
+        # old shape to its end (continue-as-new starts a run with the new one).
+        self._state_with_record = workflow.patched(STATE_WITH_RECORD)
         if not self._last_progress_at:
             self._last_progress_at = _iso(workflow.now())
         self._publish()
@@ -186,8 +197,11 @@ class FollowUpWorkflow(AttentionMixin):
     async def _record(
         self, key: str, step: str, level: int, planned_at: str, summary: str, *, provisional: bool = False
     ) -> None:
-        """Record a fired rung (or reminder) in evaluation, once per key."""
+        """Record a fired rung (or reminder) in evaluation, once per key; under
+        STATE_WITH_RECORD with the state the rung leaves (the caller raises the level to
+        ``level`` once it is recorded)."""
         fired_at = _iso(workflow.now())
+        state = self._state(level=max(self._level, level)) if self._state_with_record else None
         await self._step(
             "record_escalation",
             FollowUpActivities.record_escalation,
@@ -201,10 +215,13 @@ class FollowUpWorkflow(AttentionMixin):
                 fired_at=fired_at,
                 summary=summary,
                 provisional=provisional,
+                state=state,
             ),
             summary=summary if step != "progress_missing" else "进展报告催报 (progress report missing)",
             legacy=_ACTIVITY,
         )
+        if state is not None:
+            self._synced = state
 
     async def _replan(self) -> None:
         self._plan = await self._step(
@@ -449,12 +466,13 @@ class FollowUpWorkflow(AttentionMixin):
             lines.insert(1, f"- **待处理 needs attention** at {attention.step}: {attention.reason}")
         workflow.set_current_details("\n".join(lines))
 
-    async def _sync_state(self) -> None:
+    def _state(self, *, level: int | None = None) -> CommitmentState:
+        level = self._level if level is None else level
         state = CommitmentState(
             commitment_id=self._in.commitment_id,
-            state_key=f"{self._stage}:{self._level}:{self._generation}:{self._reopenings}:{self._due_at}",
+            state_key=f"{self._stage}:{level}:{self._generation}:{self._reopenings}:{self._due_at}",
             status=self._stage,
-            escalation_level=self._level,
+            escalation_level=level,
             due_at=self._due_at,
             reopenings=self._reopenings,
             completed_at=self._completed_at,
@@ -468,8 +486,16 @@ class FollowUpWorkflow(AttentionMixin):
             # The key travels as an Idempotency-Key header (ASCII): a reassignment shows in
             # the generation already, so the department's name need not be in it.
             state.state_key += f":reply-{self._reply_class or 'none'}"
+        return state
+
+    async def _sync_state(self) -> None:
+        state = self._state()
+        if self._state_with_record and state == self._synced:
+            return  # evaluation has this state already (a rung's record carried it)
         await self._step("sync_commitment_state", FollowUpActivities.sync_commitment_state, lambda: state,
                          summary=f"evaluation: stage {self._stage}", legacy=_ACTIVITY)
+        if self._state_with_record:
+            self._synced = state
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

@@ -62,20 +62,6 @@ class ReopenDecision:
 
 
 @dataclass
-class EscalationRecord:
-    commitment_id: int
-    event_key: str  # idempotency key: one record per (commitment, generation, step)
-    step: str
-    level: int
-    generation: int
-    planned_at: str
-    fired_at: str
-    summary: str
-    provisional: bool = False
-    co_handler_id: int | None = None  # a co-handler's own ladder (CoHandlingWorkflow)
-
-
-@dataclass
 class CommitmentState:
     """What evaluation mirrors of the workflow, so listings need no Temporal call."""
 
@@ -92,6 +78,23 @@ class CommitmentState:
     # after a reassignment, and the class of its latest reply.
     department: str | None = None
     reply_class: str | None = None
+
+
+@dataclass
+class EscalationRecord:
+    commitment_id: int
+    event_key: str  # idempotency key: one record per (commitment, generation, step)
+    step: str
+    level: int
+    generation: int
+    planned_at: str
+    fired_at: str
+    summary: str
+    provisional: bool = False
+    co_handler_id: int | None = None  # a co-handler's own ladder (CoHandlingWorkflow)
+    # The commitment's state once this rung is recorded, stored by evaluation with the
+    # record (state-with-record-v1); None in histories from before, which synced apart.
+    state: CommitmentState | None = None
 
 
 @dataclass

@@ -4,23 +4,29 @@ end in seconds, and continue-as-new keeps every run's history small."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import PatchActivationInput, Replayer, Worker
 
-from services.common.deadlines.escalation_policy import PRODUCTION_POLICY
+from services.common.deadlines.escalation_policy import (
+    PRODUCTION_POLICY,
+    seconds_policy,
+)
 from services.common.deadlines.working_days import OfficialCalendar
 from tests.unit.test_consultation_workflow import HISTORIES
 from tests.workflow_env import register_search_attributes, time_skipping_server_path
-from workflows.followup import FollowUpWorkflow
+from workflows.followup import STATE_WITH_RECORD, FollowUpWorkflow
 from workflows.followup_activities import FollowUpActivities
 from workflows.followup_types import FollowUpAction, FollowUpInput, FollowUpStage
+
+LADDER = ["reminder", "urge", "committee_supervision", "meeting_supervision", "circulated_notice"]
 
 
 class RecordingActivities(FollowUpActivities):
@@ -30,16 +36,21 @@ class RecordingActivities(FollowUpActivities):
     def __init__(self) -> None:
         super().__init__(services=None)  # type: ignore[arg-type]
         self.escalations: dict[str, dict[str, Any]] = {}
-        self.states: list[dict[str, Any]] = []
+        self.states: list[dict[str, Any]] = []  # PUT .../state
+        self.mirrored: list[dict[str, Any]] = []  # every state evaluation stored, in order
 
     async def load_calendar(self) -> OfficialCalendar:
         return OfficialCalendar()
 
     async def send(self, method: str, path: str, body: Any, key: str) -> Any:
         if path.endswith("/escalation-events"):
-            self.escalations.setdefault(key, body)  # idempotent by key, like evaluation
+            if key not in self.escalations:  # idempotent by key, like evaluation
+                self.escalations[key] = body
+                if body.get("state") is not None:  # stored with the record, in its transaction
+                    self.mirrored.append(body["state"])
             return {"id": len(self.escalations)}
         self.states.append(body)
+        self.mirrored.append(body)
         return None
 
 
@@ -133,7 +144,7 @@ async def test_overdue_commitment_climbs_the_production_ladder_on_working_days(e
     recorder = RecordingActivities()
     queue = f"q-{uuid.uuid4()}"
     # Due Tuesday 2025-09-30 at 17:30 CST; the National Day holiday follows (Oct 1–8).
-    due = datetime(2025, 9, 30, 9, 30, tzinfo=timezone.utc)
+    due = datetime(2025, 9, 30, 9, 30, tzinfo=UTC)
     start = await env.get_current_time()
     async with Worker(env.client, task_queue=queue, workflows=[FollowUpWorkflow], activities=_activities(recorder)):
         handle = await env.client.start_workflow(
@@ -163,3 +174,102 @@ async def test_overdue_commitment_climbs_the_production_ladder_on_working_days(e
         ("circulated_notice", "2025-11-18T09:30:00+00:00"),
     ]
     assert status.level == 4
+
+
+def _scheduled(history: WorkflowHistory) -> list[str]:
+    return [e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")]
+
+
+async def run_ladder_to_close(env: WorkflowEnvironment, *, state_with_record: bool = True
+                              ) -> tuple[RecordingActivities, WorkflowHistory]:
+    """A commitment whose whole ladder fires, rung by rung, then is completed, verified and
+    rated satisfied. ``state_with_record=False``: the worker declines that patch, as a
+    worker from before it (the shape of older histories)."""
+    recorder = RecordingActivities()
+    queue = f"q-{uuid.uuid4()}"
+    start = await env.get_current_time()
+    # One working day = 10 s: reminder at due − 100 s, 催办 due + 10 s, 督办 + 100 s, 会议督办
+    # + 200 s, 文件通报 + 300 s; the first progress report is due 600 s after the start.
+    due = start + timedelta(seconds=200)
+    workflow_id = f"followup-state-with-record-{uuid.uuid4().hex[:6]}"
+
+    def patches(patch: PatchActivationInput) -> bool:
+        return state_with_record or patch.patch_id != STATE_WITH_RECORD
+
+    async with Worker(env.client, task_queue=queue, workflows=[FollowUpWorkflow], activities=_activities(recorder),
+                      patch_activation_callback=patches):
+        handle = await env.client.start_workflow(
+            FollowUpWorkflow.run,
+            FollowUpInput(commitment_id=3, department="教育体育局", due_at=due.isoformat(),
+                          policy=seconds_policy(10).model_dump(mode="json"), started_at=start.isoformat()),
+            id=workflow_id, task_queue=queue,
+        )
+        await env.sleep(timedelta(seconds=560))
+        status = await handle.query(FollowUpWorkflow.status)
+        assert status.level == 4 and status.fired == LADDER
+        for n, (kind, extra, stage) in enumerate((("completion", {}, "completed"),
+                                                   ("verification", {"passed": True}, "verified"),
+                                                   ("satisfaction", {"rating": "satisfied"}, "closed")), 1):
+            now = await env.get_current_time()
+            await handle.execute_update(
+                FollowUpWorkflow.apply_action, FollowUpAction(action_id=n, kind=kind, at=now.isoformat(), **extra)
+            )
+            # One action at a time: the next waits until this one's state is mirrored (two
+            # actions during one sync would be mirrored together, one sync fewer).
+            for _ in range(200):
+                if recorder.mirrored[-1]["status"] == stage:
+                    break
+                await asyncio.sleep(0.01)
+        assert (await handle.result()).stage == FollowUpStage.CLOSED
+        return recorder, await handle.fetch_history()
+
+
+def _workflow_tasks(history: WorkflowHistory) -> int:
+    return sum(1 for e in history.events if e.HasField("workflow_task_completed_event_attributes"))
+
+
+async def test_a_rung_is_one_activity_that_records_it_with_the_state_it_leaves(env: WorkflowEnvironment) -> None:
+    """state-with-record-v1: each rung's record carries the commitment's state, evaluation
+    stores both at once, and no separate state sync follows a rung (it used to: two
+    activities and three workflow tasks per rung)."""
+    recorder, history = await run_ladder_to_close(env)
+    records = list(recorder.escalations.values())
+    assert [r["step"] for r in records] == LADDER
+    # Each record carries the state the rung leaves: open, at the rung's level.
+    assert [(r["state"]["status"], r["state"]["escalation_level"]) for r in records] == [
+        ("open", level) for level in range(5)
+    ]
+    assert all(r["state"]["commitment_id"] == 3 for r in records)
+    # Synced apart only when the state changed otherwise (the start; completion,
+    # verification, closing), never after a rung: before the patch each record was
+    # followed by a sync_commitment_state.
+    assert _scheduled(history) == [
+        "sync_commitment_state", "plan_follow_up", *["record_escalation"] * 5, *["sync_commitment_state"] * 3,
+    ]
+    # What evaluation ends up with is the workflow's own final state.
+    assert [(m["status"], m["escalation_level"]) for m in recorder.mirrored] == [
+        ("open", 0), ("open", 0), ("open", 1), ("open", 2), ("open", 3), ("open", 4),
+        ("completed", 4), ("verified", 4), ("closed", 4),
+    ]
+    await Replayer(workflows=[FollowUpWorkflow]).replay_workflow(history)
+    if os.environ.get("XIESHANG_RECORD_HISTORIES"):
+        (HISTORIES / "followup_state_with_record.json").write_text(history.to_json())
+
+
+async def test_before_the_patch_every_rung_was_followed_by_a_state_sync(env: WorkflowEnvironment) -> None:
+    """The same ladder on the old shape (the patch declined): a sync after every record,
+    one workflow task more per rung; what evaluation ends up with is the same."""
+    new_recorder, new_history = await run_ladder_to_close(env)
+    old_recorder, old_history = await run_ladder_to_close(env, state_with_record=False)
+    assert _scheduled(old_history) == [
+        "sync_commitment_state", "plan_follow_up", *["record_escalation", "sync_commitment_state"] * 5,
+        *["sync_commitment_state"] * 4,  # completion, verification, closing, and once more on leaving the loop
+    ]
+    assert all("state" not in r for r in old_recorder.escalations.values())
+    assert _workflow_tasks(old_history) - _workflow_tasks(new_history) >= 5
+    def shape(state: dict) -> tuple:
+        return state["status"], state["escalation_level"], state["reopenings"], state["satisfaction"]
+
+    assert shape(old_recorder.mirrored[-1]) == shape(new_recorder.mirrored[-1]) == ("closed", 4, 0, "satisfied")
+    await Replayer(workflows=[FollowUpWorkflow]).replay_workflow(old_history)

@@ -142,37 +142,6 @@ class ActionRead(BaseModel):
     outcome_detail: str | None
 
 
-class EscalationEventCreate(_Strict):
-    commitment_id: int
-    event_key: str = Field(min_length=1, max_length=200)
-    step: str = Field(min_length=1, max_length=40)
-    level: int = Field(ge=0, le=10)
-    generation: int = Field(ge=0)
-    planned_at: UTCTimestamp
-    fired_at: UTCTimestamp
-    summary: Annotated[str, AfterValidator(_no_contact_data)] = Field(
-        max_length=300, description="carried into the escalation's notification: no contact data"
-    )
-    provisional: bool = False
-    co_handler_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-
-
-class EscalationEventRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    event_key: str
-    commitment_id: int
-    step: str
-    level: int
-    generation: int
-    planned_at: datetime
-    fired_at: datetime
-    provisional: bool
-    summary: str
-    co_handler_id: int | None = None
-
-
 class CommitmentStateUpdate(_Strict):
     commitment_id: int
     state_key: str = Field(max_length=300)
@@ -191,6 +160,49 @@ class CommitmentStateUpdate(_Strict):
         if self.status == "closed" and self.closed_at is None:
             raise ValueError("a closed commitment needs closed_at")
         return self
+
+
+class EscalationEventCreate(_Strict):
+    commitment_id: int
+    event_key: str = Field(min_length=1, max_length=200)
+    step: str = Field(min_length=1, max_length=40)
+    level: int = Field(ge=0, le=10)
+    generation: int = Field(ge=0)
+    planned_at: UTCTimestamp
+    fired_at: UTCTimestamp
+    summary: Annotated[str, AfterValidator(_no_contact_data)] = Field(
+        max_length=300, description="carried into the escalation's notification: no contact data"
+    )
+    provisional: bool = False
+    co_handler_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    # The commitment's state once this rung is recorded (the workflow's mirror, as
+    # PUT /commitments/{id}/state takes it): stored in the same transaction as the event,
+    # so a rung costs one request. Absent from follow-ups that sync it apart.
+    state: CommitmentStateUpdate | None = None
+
+    @model_validator(mode="after")
+    def _state_of_this_commitment(self) -> EscalationEventCreate:
+        if self.state is not None and self.state.commitment_id != self.commitment_id:
+            raise ValueError("state.commitment_id must be the event's commitment_id")
+        if self.state is not None and self.co_handler_id is not None:
+            raise ValueError("state: a co-handler's rung carries no commitment state")
+        return self
+
+
+class EscalationEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_key: str
+    commitment_id: int
+    step: str
+    level: int
+    generation: int
+    planned_at: datetime
+    fired_at: datetime
+    provisional: bool
+    summary: str
+    co_handler_id: int | None = None
 
 
 class AttentionRead(BaseModel):

@@ -324,9 +324,15 @@ async def record_escalation(
             recipients=recipients,
             payload=payload,
         )
+        if data.state is not None:
+            # The workflow's state after this rung, in the same transaction: a record
+            # that exists had its state applied with it, so a retried or late duplicate
+            # (not created) applies nothing and cannot set back a newer state.
+            await _mirror(session, commitment, data.state)
 
     event, created = await insert_once(
-        session, EscalationEvent(**data.model_dump()), EscalationEvent.event_key, data.event_key, with_it=notify
+        session, EscalationEvent(**data.model_dump(exclude={"state"})), EscalationEvent.event_key, data.event_key,
+        with_it=notify,
     )
     if not created:
         return event, False
@@ -346,6 +352,14 @@ async def list_escalations(session: AsyncSession, commitment_id: int) -> list[Es
 
 async def apply_state(session: AsyncSession, commitment: Commitment, state: CommitmentStateUpdate) -> Commitment:
     """Mirror the workflow's state. Setting a state is idempotent by nature."""
+    await _mirror(session, commitment, state)
+    await session.commit()
+    return commitment
+
+
+async def _mirror(session: AsyncSession, commitment: Commitment, state: CommitmentStateUpdate) -> None:
+    """The workflow's state onto the row, without committing (a rung's record commits it
+    with the event, state-with-record-v1; ``apply_state`` on its own)."""
     # 不满意 sends it back: a reopening, or (past the allowed reopenings) straight to the
     # top of the ladder; either way verified → open again.
     was_reopened = state.reopenings > commitment.reopenings or (
@@ -361,8 +375,6 @@ async def apply_state(session: AsyncSession, commitment: Commitment, state: Comm
         commitment.reply_class = state.reply_class
     if was_reopened:
         await hooks.reopened(session, commitment, state.reopenings)
-    await session.commit()
-    return commitment
 
 
 # ---------------------------------------------------------------- needs attention

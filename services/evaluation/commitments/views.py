@@ -200,7 +200,8 @@ async def list_escalations(
 
 
 @router.post("/{commitment_id}/escalation-events", response_model=EscalationEventRead, status_code=201,
-             summary="Record a fired rung (the follow-up workflow; idempotent by event_key)")
+             summary="Record a fired rung and the commitment's state after it (the follow-up workflow; "
+                     "idempotent by event_key)")
 async def record_escalation(
     commitment_id: DbId, data: EscalationEventCreate, response: Response, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.SERVICE))],
