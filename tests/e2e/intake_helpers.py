@@ -28,6 +28,14 @@ def resident(stack: Stack) -> dict[str, str]:
     }
 
 
+def early_in_a_minute(latest_second: int = 30) -> None:
+    """Wait for a minute's second ``latest_second`` at the latest: the public column's
+    limits count in fixed calendar minutes (submissions/rate_limits.py), so a burst that
+    must fall in one window starts early in one, whatever the machine's load."""
+    while time.time() % 60 > latest_second:
+        time.sleep(1)
+
+
 def post(stack: Stack, path: str, body: Any, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
     return httpx.post(f"{stack.url('intake')}{path}", json=body, headers=headers, timeout=30, **kwargs)
 

@@ -6,7 +6,6 @@ a client connecting from 127.0.0.2 forges it in vain."""
 from __future__ import annotations
 
 import secrets
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +14,7 @@ import pytest
 
 from services.common.auth import Role
 from services.intake.submissions.rate_limits import ADDRESS_LIMITS, RESIDENT_LIMITS
+from tests.e2e.intake_helpers import early_in_a_minute
 from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -30,8 +30,7 @@ def burst(stack: Stack, headers_of, *, local_address: str = "127.0.0.1") -> list
     """BURST posts at once, each on its own connection from ``local_address``; started
     early in a minute, so the whole burst falls in one fixed window (rate_limits.py)."""
     url = f"{stack.url('intake')}/public/submissions"
-    while time.time() % 60 > 30:
-        time.sleep(1)
+    early_in_a_minute()
 
     def one(n: int) -> int:
         # A concern no other test writes about, so other tests' submissions never join it.
