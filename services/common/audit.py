@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -96,11 +97,15 @@ class AuditTrail:
         self.log = log
         self.head = head
 
-    async def append(self, session: AsyncSession, entry: AuditEntry) -> int:
+    async def append(
+        self, session: AsyncSession, entry: AuditEntry, *, with_it: Callable[[], Awaitable[None]] | None = None,
+    ) -> int:
         """Append ``entry`` after the current head and commit; returns its seq.
 
         The head's UPDATE comes first, so the transaction holds the chain (row lock on
         PostgreSQL, write lock on SQLite) while it reads the previous hash and writes.
+        ``with_it`` adds what must commit in the same transaction (the request guard's
+        stored answer: one commit for both instead of two).
         """
         for _ in range(3):
             moved = (await session.execute(
@@ -123,6 +128,8 @@ class AuditTrail:
                 resource=entry.resource[:200], outcome=entry.outcome, prev_hash=prev_hash, hash=digest,
             ))
             await session.execute(update(self.head).where(self.head.c.id == 1).values(hash=digest))
+            if with_it is not None:
+                await with_it()
             await session.commit()
             return seq
         raise RuntimeError("could not create the audit head")

@@ -56,8 +56,21 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# Where the request guard leaves a write's session for the route (``request.state``).
+GUARDED_SESSION = "write_session"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session per request, rolled back unless committed."""
+    """FastAPI dependency: one session per request, rolled back unless committed.
+
+    A write under the request guard (services/common/writes.py) gets the guard's session:
+    its key reservation, the route's transactions and the stored answer with the audit
+    entry then share one session, and the guard rolls back what the route left
+    uncommitted and closes it."""
+    guarded = getattr(request.state, GUARDED_SESSION, None)
+    if guarded is not None:
+        yield guarded
+        return
     async with request.app.state.sessions() as session:
         yield session
 

@@ -24,7 +24,9 @@ Order of operations for a request with the header:
 3. the route runs;
 4. a 2xx answer is stored with the reservation, and so is a 503 saying the record is
    stored and will be delivered (``will_be_delivered: true``); any other answer
-   (refused, invalid, failed) releases the key, so the corrected retry can run.
+   (refused, invalid, failed) releases the key, so the corrected retry can run. The
+   guard commits this with the request's audit entry, in the request's session
+   (:meth:`IdempotencyKeys.settle`).
 
 A reservation left without an answer by a crashed process is taken over after
 ``STALE_AFTER``; the retry then runs the route again. The route's own commit and the
@@ -160,60 +162,94 @@ class IdempotencyKeys:
         t = self.table
         return (t.c.caller == caller) & (t.c.route == route) & (t.c.key == key)
 
-    async def reserve(self, caller: str, route: str, key: str, request_hash: str) -> StoredAnswer | None:
+    async def reserve(
+        self, caller: str, route: str, key: str, request_hash: str, *, session: AsyncSession | None = None,
+    ) -> StoredAnswer | None:
         """None: this request holds the key and runs. Otherwise the answer to replay.
-        Raises 422 (another request under this key) or 409 (still running)."""
+        Raises 422 (another request under this key) or 409 (still running).
+
+        The reservation commits at once, in ``session`` (the request's, from the guard)
+        or a session of its own: a twin sees it before the route starts, and no lock is
+        held while the route runs (on SQLite one uncommitted insert would hold the
+        database's only write lock through the route's reads and Temporal calls)."""
         deadline = asyncio.get_running_loop().time() + WAIT_FOR_TWIN
         while True:
-            async with self.sessions() as session:
-                try:  # the common case first: a new key, one INSERT
-                    await session.execute(insert(self.table).values(
-                        caller=caller, route=route, key=key, request_hash=request_hash, created_at=utcnow(),
-                    ))
-                    await session.commit()
-                    return None
-                except IntegrityError:
-                    await session.rollback()  # the key is held: read its row
-                row = (await session.execute(select(self.table).where(self._row(caller, route, key)))).first()
-                if row is None:
-                    continue  # released meanwhile: try again
-                if row.request_hash != request_hash:
+            if session is None:
+                async with self.sessions() as own:
+                    held = await self._try_reserve(own, caller, route, key, request_hash)
+            else:
+                try:
+                    held = await self._try_reserve(session, caller, route, key, request_hash)
+                finally:
+                    await session.rollback()  # no read transaction kept between tries or after
+            if held is _RESERVED:
+                return None
+            if isinstance(held, StoredAnswer):
+                return held
+            if held is _RUNNING:
+                if asyncio.get_running_loop().time() >= deadline:
                     raise Problem(
-                        422, "Idempotency key reused",
-                        f"{HEADER} '{key}' was already used for a different request to {route}; "
-                        "send a new key for a new request.",
-                        type_=PROBLEM_BASE + "idempotency-key-reused", field=HEADER,
-                        errors=[{"field": HEADER, "rule": "one_request_per_key",
-                                 "message": "already used for a different request to this route"}],
+                        409, "Request in progress",
+                        f"A request with {HEADER} '{key}' is still being processed; retry shortly.",
+                        type_=PROBLEM_BASE + "request-in-progress", headers={"Retry-After": "1"},
                     )
-                if row.status is not None:
-                    return StoredAnswer(row.status, json.loads(row.headers or "{}"), row.body or b"").with_replay_header()
-                if utcnow() - row.created_at > STALE_AFTER:
-                    # The process that reserved it died mid-request; nothing was answered.
-                    await session.execute(delete(self.table).where(self.table.c.id == row.id))
-                    await session.commit()
-                    continue
-            if asyncio.get_running_loop().time() >= deadline:
-                raise Problem(
-                    409, "Request in progress",
-                    f"A request with {HEADER} '{key}' is still being processed; retry shortly.",
-                    type_=PROBLEM_BASE + "request-in-progress", headers={"Retry-After": "1"},
-                )
-            await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)
+            # _FREED: released or taken over meanwhile: try again at once
+
+    async def _try_reserve(
+        self, session: AsyncSession, caller: str, route: str, key: str, request_hash: str,
+    ) -> StoredAnswer | object:
+        try:  # the common case first: a new key, one INSERT
+            await session.execute(insert(self.table).values(
+                caller=caller, route=route, key=key, request_hash=request_hash, created_at=utcnow(),
+            ))
+            await session.commit()
+            return _RESERVED
+        except IntegrityError:
+            await session.rollback()  # the key is held: read its row
+        row = (await session.execute(select(self.table).where(self._row(caller, route, key)))).first()
+        if row is None:
+            return _FREED
+        if row.request_hash != request_hash:
+            raise Problem(
+                422, "Idempotency key reused",
+                f"{HEADER} '{key}' was already used for a different request to {route}; "
+                "send a new key for a new request.",
+                type_=PROBLEM_BASE + "idempotency-key-reused", field=HEADER,
+                errors=[{"field": HEADER, "rule": "one_request_per_key",
+                         "message": "already used for a different request to this route"}],
+            )
+        if row.status is not None:
+            return StoredAnswer(row.status, json.loads(row.headers or "{}"), row.body or b"").with_replay_header()
+        if utcnow() - row.created_at > STALE_AFTER:
+            # The process that reserved it died mid-request; nothing was answered.
+            await session.execute(delete(self.table).where(self.table.c.id == row.id))
+            await session.commit()
+            return _FREED
+        return _RUNNING
+
+    async def settle(self, session: AsyncSession, caller: str, route: str, key: str, answer: StoredAnswer | None) -> None:
+        """In ``session``'s transaction, not committed: store a kept answer (:func:`kept`)
+        for replays; release the key otherwise (``None``: the route failed)."""
+        where = self._row(caller, route, key) & self.table.c.status.is_(None)
+        if answer is not None and kept(answer):
+            await session.execute(update(self.table).where(where).values(
+                status=answer.status, headers=json.dumps(answer.headers), body=answer.body,
+            ))
+        else:
+            await session.execute(delete(self.table).where(where))
 
     async def answer(self, caller: str, route: str, key: str, answer: StoredAnswer) -> None:
         """Store a kept answer (:func:`kept`) for replays; release the key otherwise."""
         async with self.sessions() as session:
-            where = self._row(caller, route, key) & self.table.c.status.is_(None)
-            if kept(answer):
-                await session.execute(update(self.table).where(where).values(
-                    status=answer.status, headers=json.dumps(answer.headers), body=answer.body,
-                ))
-            else:
-                await session.execute(delete(self.table).where(where))
+            await self.settle(session, caller, route, key, answer)
             await session.commit()
 
     async def release(self, caller: str, route: str, key: str) -> None:
         async with self.sessions() as session:
-            await session.execute(delete(self.table).where(self._row(caller, route, key) & self.table.c.status.is_(None)))
+            await self.settle(session, caller, route, key, None)
             await session.commit()
+
+
+# What one try at reserving found.
+_RESERVED, _RUNNING, _FREED = object(), object(), object()

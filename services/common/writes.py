@@ -11,10 +11,21 @@ POST, PUT, PATCH and DELETE that reaches a route:
 3. the route runs; its answer is held until
 4. a 2xx answer is stored for the key (any other releases it), and
 5. one entry is appended to the audit trail (:mod:`services.common.audit`): who, role,
-   what, when, resource ids, outcome — then the answer goes out.
+   what, when, resource ids, outcome — 4 and 5 in one transaction — then the answer
+   goes out.
 
 So an answer a client sees has its audit entry already; a write whose audit entry cannot
-be appended still answers (the effect is committed) and the failure is logged.
+be appended still answers (the effect is committed), its key is settled on its own and
+the failure is logged.
+
+The request has one database session, opened here: the reservation commits in it, the
+route gets it from ``services.common.db.get_session`` (through ``request.state``) and
+commits its own work in it, and step 4–5 commit in it last. Per keyed write that is three
+commits (reservation, route, answer with audit entry) where separate sessions took four,
+and the guard no longer opens a session per step. The reservation stays a transaction
+of its own, committed before the route runs: a twin must see it at once, and an
+uncommitted reservation would hold SQLite's single write lock through everything the
+route does before its first commit (reads, Temporal calls, a draw's computation).
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .audit import HEAD_TABLE, LOG_TABLE, AuditEntry, AuditTrail
 from .auth import Principal, Role, decode_token
+from .db import GUARDED_SESSION
 from .idempotency import (
     HEADER,
     TABLE_NAME,
@@ -186,14 +198,23 @@ class WriteGuard:
         records: RequestRecords | None = getattr(app.state, "request_records", None)
         found = route_of(app, scope)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        principal = _principal(app, headers) if found and records else None
-        if records is None or found is None or principal is None:
+        principal = _principal(app, headers) if found and records and records.sessions else None
+        if records is None or records.sessions is None or found is None or principal is None:
             await self.app(scope, receive, send)
             return
         template, path_params = found
         action = f"{scope['method']} {template}"
         caller = caller_of(principal)
+        # One session for the request: the key, the route (get_session hands it over) and
+        # the stored answer with the audit entry.
+        async with records.sessions() as session:
+            answer = await self._guarded(scope, receive, headers, records, session, caller, action, principal,
+                                         path_params)
+        await _send_answer(send, answer)
 
+    async def _guarded(self, scope: Scope, receive: Receive, headers: dict[str, str], records: RequestRecords,
+                       session: AsyncSession, caller: str, action: str, principal: Principal,
+                       path_params: dict[str, Any]) -> StoredAnswer:
         key = headers.get(HEADER.lower())
         try:
             body = await _read_body(receive)
@@ -202,26 +223,30 @@ class WriteGuard:
                 request_hash = fingerprint(
                     scope["path"], scope.get("query_string", b"").decode("latin-1"), headers.get("content-type", ""), body
                 )
-                replay = await records.keys.reserve(caller, action, key, request_hash)
+                replay = await records.keys.reserve(caller, action, key, request_hash, session=session)
                 if replay is not None:
-                    await _send_answer(send, replay)
-                    return
+                    return replay
             else:
                 key = None
         except Problem as problem:
             answer = _problem_answer(problem, scope["path"])
-            await self._audit(records, principal, action, path_params, answer)
-            await _send_answer(send, answer)
-            return
+            await self._settle(session, records, principal, action, path_params, answer, caller, None)
+            return answer
 
-        answer = await self._run(scope, receive, body, records, caller, action, key, principal, path_params)
-        if key is not None and records.keys is not None:
-            await records.keys.answer(caller, action, key, answer)
-        await self._audit(records, principal, action, path_params, answer)
-        await _send_answer(send, answer)
+        scope.setdefault("state", {})[GUARDED_SESSION] = session
+        try:
+            answer = await self._run(scope, receive, body)
+        except BaseException:
+            await session.rollback()
+            await self._settle(session, records, principal, action, path_params, None, caller, key)
+            raise
+        # What the route left uncommitted (a refusal after changes) is not part of its
+        # answer: get_session's own session would have rolled it back on closing.
+        await session.rollback()
+        await self._settle(session, records, principal, action, path_params, answer, caller, key)
+        return answer
 
-    async def _run(self, scope: Scope, receive: Receive, body: bytes, records: RequestRecords, caller: str,
-                   action: str, key: str | None, principal: Principal, path_params: dict[str, Any]) -> StoredAnswer:
+    async def _run(self, scope: Scope, receive: Receive, body: bytes) -> StoredAnswer:
         """Run the route with the buffered body; hold its answer. After the body, the
         route's receive is the client's again (a disconnect is seen as one)."""
         sent = False
@@ -247,31 +272,43 @@ class WriteGuard:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        try:
-            await self.app(scope, replay_body, hold)
-        except BaseException:
-            if key is not None and records.keys is not None:
-                await records.keys.release(caller, action, key)
-            await self._audit(records, principal, action, path_params, StoredAnswer(500, {}, b""))
-            raise
+        await self.app(scope, replay_body, hold)
         return StoredAnswer(status, out_headers, b"".join(chunks))
 
-    async def _audit(self, records: RequestRecords, principal: Principal, action: str,
-                     path_params: dict[str, Any], answer: StoredAnswer) -> None:
-        if records.audit is None or records.sessions is None:
+    async def _settle(self, session: AsyncSession, records: RequestRecords, principal: Principal, action: str,
+                      path_params: dict[str, Any], answer: StoredAnswer | None, caller: str, key: str | None) -> None:
+        """The key's outcome (answer kept, or released; ``answer`` None: the route raised)
+        and the audit entry, committed together. An audit entry that cannot be appended
+        does not hold back the answer (the route's effect is committed): the key is
+        settled alone and the failure logged."""
+        outcome = answer or StoredAnswer(500, {}, b"")
+        keys = records.keys if key is not None else None
+
+        async def settle_key() -> None:
+            if keys is not None and key is not None:
+                await keys.settle(session, caller, action, key, answer)
+
+        if records.audit is None:
+            if keys is not None:
+                await settle_key()
+                await session.commit()
             return
         entry = AuditEntry(
             caller=audited_caller(principal),
             role=principal.role.value,
             action=action,
-            resource=resource_of(path_params, answer.status, answer.body, answer.headers.get("content-type", "")),
-            outcome=answer.status,
+            resource=resource_of(path_params, outcome.status, outcome.body, outcome.headers.get("content-type", "")),
+            outcome=outcome.status,
         )
         try:
-            async with records.sessions() as session:
-                await records.audit.append(session, entry)
+            await records.audit.append(session, entry, with_it=settle_key)
+            return
         except Exception as exc:  # noqa: BLE001 - the effect is committed: answer, and say so in the log
-            log.error("audit.append_failed", action=action, outcome=answer.status, error=type(exc).__name__)
+            await session.rollback()
+            log.error("audit.append_failed", action=action, outcome=outcome.status, error=type(exc).__name__)
+        if keys is not None:
+            await settle_key()
+            await session.commit()
 
 
 async def _read_body(receive: Receive) -> bytes:

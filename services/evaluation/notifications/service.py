@@ -65,10 +65,6 @@ async def enqueue(
     session: AsyncSession, idempotency_key: str | None, data: NotificationCreate
 ) -> tuple[Notification, bool]:
     """Returns the notification and whether this call created it (flushed, not committed)."""
-    if idempotency_key is not None:
-        existing = await _by_key(session, idempotency_key)
-        if existing is not None:
-            return _same_or_conflict(existing, idempotency_key, data), False
     now = utcnow()
     values: dict[str, Any] = {
         "event_id": event_id_for(idempotency_key),
@@ -83,21 +79,23 @@ async def enqueue(
     }
     dialect = session.get_bind().dialect.name
     if dialect in _UPSERT_INSERTS:
-        # INSERT ... ON CONFLICT DO NOTHING: a concurrent enqueue with the same key that
-        # committed first makes this a no-op instead of an error, so the caller's
-        # transaction stays usable (no savepoint: pysqlite's savepoints would commit it).
-        insert = _UPSERT_INSERTS[dialect](Notification).values(**values)
-        new_id = await session.scalar(
-            insert.on_conflict_do_nothing(index_elements=[Notification.idempotency_key]).returning(Notification.id)
+        # INSERT ... ON CONFLICT DO NOTHING RETURNING the row: a key held already (or by a
+        # concurrent enqueue that committed first) makes this a no-op instead of an error,
+        # so the caller's transaction stays usable (no savepoint: pysqlite's savepoints
+        # would commit it). A new key, the common case (every escalation rung), costs this
+        # one statement: no look-up before it, no re-read after it.
+        notification = await session.scalar(
+            _UPSERT_INSERTS[dialect](Notification).values(**values)
+            .on_conflict_do_nothing(index_elements=[Notification.idempotency_key]).returning(Notification)
         )
-        if new_id is None:
+        if notification is None:
             existing = await _by_key(session, idempotency_key) if idempotency_key is not None else None
             if existing is None:
                 raise RuntimeError("notification insert conflicted without an existing row")
             return _same_or_conflict(existing, idempotency_key, data), False
-        notification = await session.get(Notification, new_id)
-        assert notification is not None
     else:
+        if idempotency_key is not None and (existing := await _by_key(session, idempotency_key)) is not None:
+            return _same_or_conflict(existing, idempotency_key, data), False
         notification = Notification(**values)
         session.add(notification)
         await session.flush()
