@@ -1,4 +1,4 @@
-"""What every intake route depends on: the session, Temporal, the duplicate index."""
+"""What every intake route depends on: the session, the duplicate index, its answer."""
 
 from __future__ import annotations
 
@@ -9,25 +9,14 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from services.common.auth import Role
 from services.common.db import get_session
-from services.common.problems import Problem
 
 from .topics.index import TopicIndex
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE)
-
-
-async def temporal_or_none(request: Request) -> Client | None:
-    """Registering a topic must not fail because Temporal is down: the reconciler
-    starts the workflow once it is back."""
-    try:
-        return await request.app.state.temporal.client()
-    except Problem:
-        return None
 
 
 def topic_index(request: Request) -> TopicIndex:

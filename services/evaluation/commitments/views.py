@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from services.common.auth import Principal, Role, allow
 from services.common.db import get_session
 from services.common.problems import Problem
+from services.common.temporal import temporal_or_none
 from services.common.types import Cursor, DbId
 from services.common.workflow_errors import TemporalUnavailable
 
@@ -44,13 +44,6 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
                          "or the follow-up has ended (names the stage); nothing is kept"},
     503: {"description": "Temporal did not answer (Retry-After): the action is stored and will be delivered"},
 }
-
-
-async def temporal_or_none(request: Request) -> Client | None:
-    try:
-        return await request.app.state.temporal.client()
-    except Problem:
-        return None  # stored anyway; the delivery loop catches up
 
 
 @router.post("", response_model=CommitmentRead, status_code=201, summary="Record a commitment and start its follow-up")

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from services.common.auth import Principal, Role, allow
-from services.common.workflow_errors import TemporalUnavailable
+from services.common.temporal import temporal_or_none
 from services.common.types import DbId
+from services.common.workflow_errors import TemporalUnavailable
 
 from ..commitments import service as commitments
-from ..commitments.views import ACTION_RESPONSES, READERS, Session, _act, temporal_or_none
+from ..commitments.views import ACTION_RESPONSES, READERS, Session, _act
 from ..commitments.schemas import ActionRead
 from . import service
 from .schemas import (

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.temporal import temporal_or_none
 from services.common.types import DbId
 
 from ..consultation_client import ConsultationClient
-from ..deps import READERS, Session, respond, temporal_or_none
+from ..deps import READERS, Session, respond
 from ..topics import service as topics
 from . import service
 from .schemas import (
