@@ -1,4 +1,4 @@
-"""What every intake route depends on: the session, the duplicate index, its answer."""
+"""What intake's routes share: who reads, the duplicate index, the answer."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Role
-from services.common.db import get_session
 
 from .topics.index import TopicIndex
 
-Session = Annotated[AsyncSession, Depends(get_session)]
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE)
 
 

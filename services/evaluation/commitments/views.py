@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
-from services.common.db import get_session
+from services.common.db import Session
 from services.common.problems import Problem
 from services.common.temporal import temporal_or_none
 from services.common.types import Cursor, DbId
@@ -37,7 +37,6 @@ from .schemas import (
 
 router = APIRouter(prefix="/commitments", tags=["commitments 承诺"])
 
-Session = Annotated[AsyncSession, Depends(get_session)]
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE, Role.DEPARTMENT)
 ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "The action does not fit the commitment's stage (refused by its workflow), "

@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 from services.common.types import DbId
 from services.common.workflow_errors import TemporalUnavailable
 
-from ..deps import Index, READERS, Session, respond
+from ..deps import Index, READERS, respond
 from . import service
 from .models import Decision
 from .schemas import (

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 from services.common.temporal import temporal_or_none
 from services.common.types import DbId
 
 from ..consultation_client import ConsultationClient
-from ..deps import READERS, Session, respond
+from ..deps import READERS, respond
 from ..topics import service as topics
 from . import service
 from .schemas import (

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 from services.common.types import DbId
 
-from ..deps import READERS, Session, respond
+from ..deps import READERS, respond
 from ..lifecycle.views import WORKFLOW_RESPONSES, Consultation
 from . import service
 from .schemas import MeetingCreate, MeetingRead

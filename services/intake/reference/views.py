@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, status
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 
-from ..deps import READERS, Session, respond
+from ..deps import READERS, respond
 from . import service
 from .models import Organiser, Venue
 from .schemas import (

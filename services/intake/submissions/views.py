@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.auth import Principal, Role, allow
 from services.common.client_identity import request_client_address
+from services.common.db import Session
 from services.common.temporal import temporal_or_none
 from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel
 
-from ..deps import Index, Session, respond
+from ..deps import Index, respond
 from ..topics.schemas import (
     ModerationDecision,
     PublicReceipt,

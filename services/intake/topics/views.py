@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 
 from services.common import vocabulary
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 from services.common.temporal import temporal_or_none
 from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel, ConsultationFormat
 
 from ..consultation_client import PENDING
-from ..deps import READERS, Index, Session, respond
+from ..deps import READERS, Index, respond
 from . import service
 from .schemas import SplitRequest, TopicCreate, TopicPage, TopicRead
 
