@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -27,8 +26,7 @@ def topic_index(request: Request) -> TopicIndex:
 Index = Annotated[TopicIndex, Depends(topic_index)]
 
 
-async def respond(handler: Callable[[], Awaitable[tuple[int, BaseModel | dict[str, Any]]]]) -> JSONResponse:
-    """Run a route's handler, which returns (status, body), and answer with it.
+def respond(status: int, body: BaseModel | dict[str, Any]) -> JSONResponse:
+    """A route's answer: ``body`` as JSON, with ``status``.
     (Idempotency-Key and the audit trail are the request guard's: services/common/writes.py.)"""
-    status, body = await handler()
     return JSONResponse(body.model_dump(mode="json") if isinstance(body, BaseModel) else body, status_code=status)

@@ -39,13 +39,10 @@ async def create_topic(
     index: Index,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
 ) -> JSONResponse:
-    async def handler():
-        temporal = await temporal_or_none(request)
-        topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
-        stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
-        return 201, service.registered_read(topic, stage)
-
-    return await respond(handler)
+    temporal = await temporal_or_none(request)
+    topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
+    stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
+    return respond(201, service.registered_read(topic, stage))
 
 
 @router.get("/{topic_id}", response_model=TopicRead, summary="One topic, with its stage read from its workflow")
@@ -102,9 +99,6 @@ async def split_topic(
     index: Index,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():
-        temporal = await temporal_or_none(request)
-        topic = await service.split_topic(session, temporal, request.app.state.settings, index, topic_id, data, principal)
-        return 201, await service.to_read(session, topic)
-
-    return await respond(handler)
+    temporal = await temporal_or_none(request)
+    topic = await service.split_topic(session, temporal, request.app.state.settings, index, topic_id, data, principal)
+    return respond(201, await service.to_read(session, topic))
