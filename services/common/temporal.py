@@ -7,8 +7,8 @@ endpoints that need Temporal report it until the connection succeeds.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
+from fastapi import Request
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
@@ -17,9 +17,6 @@ from .problems import Problem
 from .settings import Settings
 from .tracing import temporal_interceptors
 from .workflow_errors import TemporalUnavailable
-
-if TYPE_CHECKING:  # the worker imports this module too, and needs no web framework
-    from starlette.requests import Request
 
 
 class TemporalConnection:
