@@ -38,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
 
 OPEN = "open"
 SUBMITTED = "submitted"
+#: The lead's ``ladder-generation-guard-v1`` for a co-handler's ladder: a rung recorded
+#: while a reassignment restarted the ladder does not count in the new round.
+CO_LADDER_GENERATION_PATCH = "co-ladder-generation-guard-v1"
 
 
 @workflow.defn
@@ -77,15 +80,16 @@ class CoHandlingWorkflow(AttentionMixin):
         return self.status()
 
     async def _record_rung(self, rung: PlannedStepData) -> bool:
+        generation = self._ladder.generation
         await self._ladder.record(
             lambda: f"co{self._in.co_handler_id}-g{self._ladder.generation}-{rung.name}",
             step=rung.name, level=rung.level, planned_at=rung.fire_at, summary=f"会办意见: {rung.summary}",
             provisional=rung.provisional, co_handler_id=self._in.co_handler_id,
         )
-        # Always True: unlike the lead's ladder (LADDER_GENERATION_PATCH) a reassignment
-        # that came while the rung was being recorded does not stop the climb. Checking it
-        # would emit a patch marker in such runs, so it needs a patch of its own.
-        return True
+        # A reassignment restarted the ladder while this rung was being recorded: the rung
+        # belongs to the old round, and the new round's own rungs must still fire. Runs
+        # from before the patch climbed on (the new round's first rung was lost).
+        return generation == self._ladder.generation or not workflow.patched(CO_LADDER_GENERATION_PATCH)
 
     # ------------------------------------------------------------------ updates
     @workflow.update

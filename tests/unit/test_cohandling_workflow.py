@@ -111,3 +111,40 @@ async def test_a_co_handlers_ladder_restarts_on_reassignment_and_ends_with_the_o
     assert len(histories) >= 2, "continue-as-new should have started new runs"
     for history in histories:
         await Replayer(workflows=[CoHandlingWorkflow]).replay_workflow(history)
+
+
+async def test_a_reassignment_during_a_rungs_record_leaves_the_new_round_whole(env: WorkflowEnvironment) -> None:
+    """The record of the first round's reminder is held until a reassignment has started
+    the second round: the held rung stays the first round's, and the second round still
+    fires its own reminder (before co-ladder-generation-guard-v1 it was counted as fired)."""
+    from tests.unit.test_followup_races import HeldActivities
+
+    recorder = HeldActivities()
+    queue = f"q-{uuid.uuid4()}"
+    start = await env.get_current_time()
+    workflow_id = f"cohandling-2-3-{uuid.uuid4().hex[:6]}"
+    async with Worker(env.client, task_queue=queue, workflows=[CoHandlingWorkflow], activities=_activities(recorder)):
+        handle = await env.client.start_workflow(
+            CoHandlingWorkflow.run,
+            CoHandlingInput(co_handler_id=3, commitment_id=2, department="住房和城乡建设局",
+                            due_at=(start + timedelta(seconds=50)).isoformat(), policy=POLICY),
+            id=workflow_id, task_queue=queue,
+        )
+        await asyncio.wait_for(recorder.recording.wait(), timeout=30)  # the reminder's record is held
+        new_due = start + timedelta(seconds=300)
+        await handle.execute_update(
+            CoHandlingWorkflow.reassign, CoReassign(department="自然资源局", new_due_at=new_due.isoformat()))
+        recorder.release.set()
+        status = await _settled(handle, lambda s: s.generation == 1 and s.next_step == "reminder")
+        assert status.fired == [] and status.level == 0
+        # The second round's reminder, 100 s before the new due date.
+        await env.sleep(timedelta(seconds=210))
+        status = await _settled(handle, lambda s: s.fired == ["reminder"])
+        await handle.execute_update(
+            CoHandlingWorkflow.opinion_delivered, OpinionDelivered(at=(await env.get_current_time()).isoformat()))
+        await handle.result()
+        history = await handle.fetch_history()
+
+    assert [key.rsplit("-", 1)[-1] for key in recorder.escalations] == ["reminder", "reminder"]
+    assert [r["generation"] for r in recorder.escalations.values()] == [0, 1]
+    await Replayer(workflows=[CoHandlingWorkflow]).replay_workflow(history)
