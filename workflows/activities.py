@@ -163,35 +163,31 @@ class LifecycleActivities(ConsultationActivities):
     @activity.defn
     async def draw_participants(self, request: DrawRequest) -> DrawResult:
         """First draw of the consultation's participants (talent: fair, verifiable)."""
-        body = await self._post(
-            "talent",
-            "/draws",
-            {
-                "consultation_id": request.topic_id,
-                "round": request.round,
-                "composition": request.composition,
-                "expertise": request.expertise,
-                "exclude_departments": request.exclude_departments,
-                **_announcement_fields(request.announce),
-                **({"quotas": [asdict(q) for q in request.quotas]} if request.quotas else {}),
-            },
-            # talent makes (consultation, round) unique: a retry returns the same draw
-            idempotency_key=f"draw-{request.topic_id}-{request.round}",
-        )
-        await self._tell_if_announced(request.topic_id, body)
-        return _draw_result(body)
+        return await self._draw_round(request.topic_id, request.round, "/draws", {
+            "consultation_id": request.topic_id,
+            "round": request.round,
+            "composition": request.composition,
+            "expertise": request.expertise,
+            "exclude_departments": request.exclude_departments,
+            **_announcement_fields(request.announce),
+            **({"quotas": [asdict(q) for q in request.quotas]} if request.quotas else {}),
+        })
 
     @activity.defn
     async def draw_replacements(self, request: ReplacementRequest) -> DrawResult:
         """A replacement round for declined or silent invitees, keeping the quotas."""
-        body = await self._post(
-            "talent",
-            f"/draws/{request.draw_id}/replacements",
+        return await self._draw_round(
+            request.topic_id, request.round, f"/draws/{request.draw_id}/replacements",
             {"round": request.round, "declined": request.declined, **_announcement_fields(request.announce)},
-            idempotency_key=f"draw-{request.topic_id}-{request.round}",
         )
-        await self._tell_if_announced(request.topic_id, body)
-        return _draw_result(body)
+
+    async def _draw_round(self, topic_id: int, round_: int, path: str, body: dict[str, Any]) -> DrawResult:
+        """One round of a draw at talent (the first or a replacement); an announced one is
+        news for everyone behind the topic."""
+        # talent makes (consultation, round) unique: a retry returns the same draw
+        drawn = await self._post("talent", path, body, idempotency_key=f"draw-{topic_id}-{round_}")
+        await self._tell_if_announced(topic_id, drawn)
+        return _draw_result(drawn)
 
     @activity.defn
     async def reveal_draw(self, request: RevealRequest) -> DrawResult:

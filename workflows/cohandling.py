@@ -17,35 +17,30 @@ office) moves the ladder to the new department from the due date in force.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from services.common.search_attributes import CONSULTATION_STAGE, DEPARTMENT, DUE_TIME, ESCALATION_LEVEL
+    from services.common.search_attributes import CONSULTATION_STAGE, DEPARTMENT
 
     from .activities import NoticeRequest
     from .attention import Attention, AttentionMixin, ResumeRequest
-    from .followup_activities import FollowUpActivities
     from .followup_types import (
         CoHandlingInput,
         CoHandlingStatus,
         CoReassign,
-        EscalationRecord,
-        FollowUpPlan,
         OpinionDelivered,
         PlannedStepData,
-        PlanRequest,
     )
+    from .ladder import EscalationLadder, instant, wait_for_wake
 
 OPEN = "open"
 SUBMITTED = "submitted"
-_ACTIVITY = dict(start_to_close_timeout=timedelta(seconds=30), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)))
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+#: The lead's ``ladder-generation-guard-v1`` for a co-handler's ladder: a rung recorded
+#: while a reassignment restarted the ladder does not count in the new round.
+CO_LADDER_GENERATION_PATCH = "co-ladder-generation-guard-v1"
 
 
 @workflow.defn
@@ -54,71 +49,47 @@ class CoHandlingWorkflow(AttentionMixin):
     def __init__(self, params: CoHandlingInput) -> None:
         self._in = params
         self._department = params.department
-        self._due_at = params.due_at
-        self._generation = params.generation
-        self._level = params.level
-        self._fired = list(params.fired)
+        self._ladder = EscalationLadder(params, self._step)
         self._stage = OPEN
-        self._plan: FollowUpPlan | None = None
         self._changed = False
         self._attention_init()
 
     @workflow.run
     async def run(self, params: CoHandlingInput) -> CoHandlingStatus:
+        # The lead's loop (FollowUpWorkflow.run) around the same ladder, less what an
+        # opinion does not have: no progress-report cadence (the only wake is the next
+        # rung; with none left, only an update wakes it), no state mirrored in
+        # evaluation, no reopening. Its history check reads the length only: heeding the
+        # server's suggestion as the lead does would continue-as-new at other points than
+        # the runs recorded so far.
         self._publish()
         while self._stage == OPEN:
-            if self._plan is None:
-                self._plan = await self._step(
-                    "plan_co_handling", FollowUpActivities.plan_follow_up,
-                    # The progress cadence of the plan is not used: an opinion is one answer.
-                    lambda: PlanRequest(commitment_id=self._in.commitment_id, due_at=self._due_at,
-                                        policy=self._in.policy, progress_since=self._due_at),
-                    summary=f"plan the co-handler's ladder from due {self._due_at}", legacy=_ACTIVITY,
-                )
-                self._due_at = self._plan.due_at
+            if self._ladder.plan is None:
+                # The progress cadence of the plan is not used: an opinion is one answer.
+                await self._ladder.replan("plan_co_handling",
+                                          summary=f"plan the co-handler's ladder from due {self._ladder.due_at}",
+                                          progress_since=lambda: self._ladder.due_at)
                 self._publish()
             if workflow.info().get_current_history_length() > self._in.history_limit:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._carry())
-            step = self._next_step()
-            try:
-                if step is None:
-                    await workflow.wait_condition(lambda: self._changed)
-                else:
-                    delay = max((_dt(step.fire_at) - workflow.now()).total_seconds(), 0)
-                    await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary=step.summary)
-            except TimeoutError:
-                await self._fire_due()
+            if await wait_for_wake(self._ladder.next_wake(), lambda: self._changed):
+                await self._ladder.climb_due_rungs(workflow.now(), self._record_rung)
             self._changed = False
             self._publish()
         return self.status()
 
-    def _next_step(self) -> PlannedStepData | None:
-        if self._plan is None:
-            return None
-        for step in self._plan.steps:
-            if step.name not in self._fired and (step.level > self._level or step.level == self._level == 0):
-                return step
-        return None
-
-    async def _fire_due(self) -> None:
-        now = workflow.now()
-        while (step := self._next_step()) is not None and _dt(step.fire_at) <= now:
-            fired_at = workflow.now().isoformat()
-            await self._step(
-                "record_escalation", FollowUpActivities.record_escalation,
-                lambda step=step, fired_at=fired_at: EscalationRecord(
-                    commitment_id=self._in.commitment_id,
-                    event_key=f"commitment-{self._in.commitment_id}-co{self._in.co_handler_id}"
-                              f"-g{self._generation}-{step.name}",
-                    step=step.name, level=step.level, generation=self._generation, planned_at=step.fire_at,
-                    fired_at=fired_at, summary=f"会办意见: {step.summary}", provisional=step.provisional,
-                    co_handler_id=self._in.co_handler_id,
-                ),
-                summary=f"会办意见: {step.summary}", legacy=_ACTIVITY,
-            )
-            self._fired.append(step.name)
-            self._level = max(self._level, step.level)
+    async def _record_rung(self, rung: PlannedStepData) -> bool:
+        generation = self._ladder.generation
+        await self._ladder.record(
+            lambda: f"co{self._in.co_handler_id}-g{self._ladder.generation}-{rung.name}",
+            step=rung.name, level=rung.level, planned_at=rung.fire_at, summary=f"会办意见: {rung.summary}",
+            provisional=rung.provisional, co_handler_id=self._in.co_handler_id,
+        )
+        # A reassignment restarted the ladder while this rung was being recorded: the rung
+        # belongs to the old round, and the new round's own rungs must still fire. Runs
+        # from before the patch climbed on (the new round's first rung was lost).
+        return generation == self._ladder.generation or not workflow.patched(CO_LADDER_GENERATION_PATCH)
 
     # ------------------------------------------------------------------ updates
     @workflow.update
@@ -135,12 +106,7 @@ class CoHandlingWorkflow(AttentionMixin):
     @workflow.update
     def reassign(self, change: CoReassign) -> CoHandlingStatus:
         self._department = change.department
-        if change.new_due_at:
-            self._due_at = change.new_due_at
-        self._generation += 1
-        self._fired = []
-        self._level = 0
-        self._plan = None
+        self._ladder.restart(change.new_due_at)
         self._changed = True
         return self.status()
 
@@ -150,7 +116,7 @@ class CoHandlingWorkflow(AttentionMixin):
             raise ValueError("the co-handler's opinion was given: nothing to reassign")
         if not change.department or change.department == self._department:
             raise ValueError(f"the co-handling is already assigned to {self._department}")
-        if change.new_due_at and _dt(change.new_due_at) <= workflow.now():
+        if change.new_due_at and instant(change.new_due_at) <= workflow.now():
             raise ValueError("a reassignment's new due date must lie ahead")
 
     @workflow.update
@@ -164,11 +130,12 @@ class CoHandlingWorkflow(AttentionMixin):
 
     @workflow.query
     def status(self) -> CoHandlingStatus:
-        step = self._next_step() if self._stage == OPEN else None
+        step = self._ladder.next_rung() if self._stage == OPEN else None
+        ladder = self._ladder
         return CoHandlingStatus(
             co_handler_id=self._in.co_handler_id, commitment_id=self._in.commitment_id, department=self._department,
-            stage=self._stage, due_at=self._due_at, level=self._level, generation=self._generation,
-            fired=list(self._fired), next_step=step.name if step else None, needs_attention=self._attention,
+            stage=self._stage, due_at=ladder.due_at, level=ladder.level, generation=ladder.generation,
+            fired=list(ladder.fired), next_step=step.name if step else None, needs_attention=self._attention,
         )
 
     # ------------------------------------------------------------------ needs attention, visibility
@@ -177,7 +144,7 @@ class CoHandlingWorkflow(AttentionMixin):
             "send_notice",
             NoticeRequest(
                 idempotency_key=f"commitment-{self._in.commitment_id}-co{self._in.co_handler_id}"
-                                f"-g{self._generation}-needs-attention-{attention.episode}",
+                                f"-g{self._ladder.generation}-needs-attention-{attention.episode}",
                 kind="co_handling.needs_attention",
                 recipients=["office:cppcc", f"department:{self._department}"],
                 payload={"commitment_id": self._in.commitment_id, "co_handler_id": self._in.co_handler_id,
@@ -195,19 +162,17 @@ class CoHandlingWorkflow(AttentionMixin):
         workflow.upsert_search_attributes([
             CONSULTATION_STAGE.value_set(self._stage),
             DEPARTMENT.value_set(self._department),
-            ESCALATION_LEVEL.value_set(self._level),
-            DUE_TIME.value_set(_dt(self._due_at)),
+            *self._ladder.search_attributes(),
         ])
-        step = self._next_step() if self._stage == OPEN else None
+        step = self._ladder.next_rung() if self._stage == OPEN else None
         workflow.set_current_details("\n".join([
             f"**会办 #{self._in.co_handler_id}** (承诺 #{self._in.commitment_id}) · {self._department}",
-            f"- stage: {self._stage}; escalation level: {self._level}; due: {self._due_at}",
+            f"- stage: {self._stage}; escalation level: {self._ladder.level}; due: {self._ladder.due_at}",
             f"- next: {step.summary if step else 'nothing scheduled'}",
         ]))
 
     def _carry(self) -> CoHandlingInput:
         return CoHandlingInput(
             co_handler_id=self._in.co_handler_id, commitment_id=self._in.commitment_id, department=self._department,
-            due_at=self._due_at, policy=self._in.policy, generation=self._generation, level=self._level,
-            fired=list(self._fired), history_limit=self._in.history_limit,
+            policy=self._in.policy, history_limit=self._in.history_limit, **self._ladder.carried(),
         )

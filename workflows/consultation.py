@@ -118,21 +118,8 @@ class ConsultationWorkflow(AttentionMixin):
         else:
             self._enter(self._stage)
             workflow.upsert_search_attributes([TOPIC_CHANNEL.value_set(params.channel)])
-        received_at = workflow.now().isoformat()
-        await self._step(
-            "record_consultation_event",
-            ConsultationActivities.record_consultation_event,
-            lambda: RecordEventInput(
-                # One key per (topic, event): a retried activity records it once.
-                event_key=f"topic-{params.topic_id}-received",
-                kind="topic_received",
-                topic_id=params.topic_id,
-                occurred_at=received_at,
-            ),
-            summary="evaluation: record topic received",
-            legacy=_EVENT,
-            local=lean_start,
-        )
+        await self._event("topic_received", key="received", summary="evaluation: record topic received",
+                          legacy=_EVENT, local=lean_start)
         # The chair's decision arrives as the `decide` update; until then the topic
         # waits here, durably, without holding a worker slot.
         await workflow.wait_condition(lambda: self._stage != Stage.SUBMITTED)
@@ -168,20 +155,8 @@ class ConsultationWorkflow(AttentionMixin):
             }.items()
             if v is not None
         }
-        decided_at = workflow.now().isoformat()
-        await self._step(
-            "record_consultation_event",
-            ConsultationActivities.record_consultation_event,
-            lambda: RecordEventInput(
-                event_key=f"topic-{self._topic_id}-decided",
-                kind="topic_decided",
-                topic_id=self._topic_id,
-                occurred_at=decided_at,
-                detail=detail,
-            ),
-            summary=f"evaluation: record topic {decision.outcome}",
-            legacy=_EVENT,
-        )
+        await self._event("topic_decided", detail, key="decided", summary=f"evaluation: record topic {decision.outcome}",
+                          legacy=_EVENT)
 
     # ------------------------------------------------------------------ lifecycle
     async def _lifecycle(self) -> None:
@@ -369,15 +344,21 @@ class ConsultationWorkflow(AttentionMixin):
         await self._step("send_notice", LifecycleActivities.send_notice, lambda: request,
                          summary=f"notice: {kind}", legacy=_ACTIVITY)
 
-    async def _event(self, kind: str, detail: dict) -> None:
+    async def _event(self, kind: str, detail: dict | None = None, *, key: str | None = None,
+                     summary: str | None = None, legacy: dict = _ACTIVITY, local: bool = False) -> None:
+        """Record a consultation event in evaluation under ``topic-<id>-<key>`` (``key``:
+        the kind): one key per (topic, event), so a retried activity records it once.
+        ``legacy``: the options of runs from before needs-attention-v1 (the received and
+        decided events had their own)."""
         occurred_at = workflow.now().isoformat()
         await self._step(
             "record_consultation_event",
             ConsultationActivities.record_consultation_event,
-            lambda: RecordEventInput(event_key=f"topic-{self._topic_id}-{kind}", kind=kind, topic_id=self._topic_id,
-                                     occurred_at=occurred_at, detail=detail),
-            summary=f"evaluation: record {kind}",
-            legacy=_ACTIVITY,
+            lambda: RecordEventInput(event_key=f"topic-{self._topic_id}-{key or kind}", kind=kind,
+                                     topic_id=self._topic_id, occurred_at=occurred_at, detail=detail or {}),
+            summary=summary or f"evaluation: record {kind}",
+            legacy=legacy,
+            local=local,
         )
 
     # ------------------------------------------------------------------ needs attention

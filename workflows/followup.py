@@ -23,8 +23,6 @@ with workflow.unsafe.imports_passed_through():
         CONSULTATION_STAGE,
         DEADLINE_PROVISIONAL,
         DEPARTMENT,
-        DUE_TIME,
-        ESCALATION_LEVEL,
         OVERDUE,
     )
 
@@ -33,18 +31,16 @@ with workflow.unsafe.imports_passed_through():
     from .followup_activities import FollowUpActivities
     from .followup_types import (
         CommitmentState,
-        EscalationRecord,
         FollowUpAction,
         FollowUpClosed,
         FollowUpInput,
-        FollowUpPlan,
         FollowUpStage,
         FollowUpStatus,
         PlannedStepData,
-        PlanRequest,
         ReopenRequest,
     )
     from .ids import consultation_id_beside
+    from .ladder import LADDER_ACTIVITY, EscalationLadder, instant, wait_for_wake
 
 RATINGS = vocabulary.RATINGS
 #: A fired rung's record carries the commitment's state after it (evaluation stores both
@@ -56,18 +52,11 @@ REPLY_CLASSES = ("A", "B", "C", "D")  # 答复: 已解决 / 正在解决 / 列�
 HANDLING_KINDS = ("reply", "reassign")  # issue 13
 HANDLING_PATCH = "handling-v1"
 LADDER_GENERATION_PATCH = "ladder-generation-guard-v1"
-_ACTIVITY = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-)
+_ACTIVITY = LADDER_ACTIVITY
 
 
 def _iso(value: datetime) -> str:
     return value.isoformat()
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 @workflow.defn
@@ -76,17 +65,13 @@ class FollowUpWorkflow(AttentionMixin):
     def __init__(self, params: FollowUpInput) -> None:
         self._in = params
         self._stage = params.stage
-        self._due_at = params.due_at
-        self._generation = params.generation
-        self._level = params.level
+        self._ladder = EscalationLadder(params, self._step)
         self._reopenings = params.reopenings
-        self._fired = list(params.fired)
         self._last_progress_at = params.last_progress_at or params.started_at
         self._last_action_id = params.last_action_id
         self._completed_at = params.completed_at
         self._closed_at: str | None = None
         self._satisfaction: str | None = None
-        self._plan: FollowUpPlan | None = None
         self._reopen_rated_at: str | None = None
         self._changed = False
         # Under STATE_WITH_RECORD: the state evaluation was last given (record or sync).
@@ -112,17 +97,13 @@ class FollowUpWorkflow(AttentionMixin):
         while self._stage != FollowUpStage.CLOSED:
             if self._reopen_rated_at is not None:
                 await self._reopen()
-            if self._plan is None:
+            if self._ladder.plan is None:
                 await self._replan()
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._carry())
             if self._stage == FollowUpStage.OPEN:
-                wake_at, summary = self._next_wake()
-                delay = max((wake_at - workflow.now()).total_seconds(), 0)
-                try:
-                    await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary=summary)
-                except TimeoutError:
+                if await wait_for_wake(self._next_wake(), lambda: self._changed):
                     await self._fire_due()
             else:
                 await workflow.wait_condition(lambda: self._changed)
@@ -151,48 +132,42 @@ class FollowUpWorkflow(AttentionMixin):
         return self.status()
 
     def _next_wake(self) -> tuple[datetime, str]:
-        assert self._plan is not None
-        progress_due = _dt(self._plan.next_progress_due)
-        step = self._next_step()
-        if step is not None and _dt(step.fire_at) <= progress_due:
-            return _dt(step.fire_at), step.summary
-        return progress_due, self._plan.next_progress_summary
-
-    def _next_step(self) -> PlannedStepData | None:
-        if self._plan is None:
-            return None
-        for step in self._plan.steps:
-            # The reminder (level 0) belongs before any escalation; higher rungs fire once each.
-            if step.name not in self._fired and (step.level > self._level or step.level == self._level == 0):
-                return step
-        return None
+        """The next rung, or the next progress report when it is due first: the lead
+        department also reports progress on a cadence (a co-handler does not)."""
+        plan = self._ladder.plan
+        assert plan is not None
+        progress_due = instant(plan.next_progress_due)
+        rung = self._ladder.next_wake()
+        if rung is not None and rung[0] <= progress_due:
+            return rung
+        return progress_due, plan.next_progress_summary
 
     async def _fire_due(self) -> None:
-        """Record every rung whose time has come, in order, each exactly once."""
-        assert self._plan is not None
+        """Record every rung whose time has come, in order, each exactly once; then the
+        progress report, when it is missing."""
+        assert self._ladder.plan is not None
         now = workflow.now()
-        while (step := self._next_step()) is not None and _dt(step.fire_at) <= now:
-            generation = self._generation
-            await self._record(f"g{self._generation}-{step.name}", step.name, step.level, step.fire_at,
-                               step.summary, provisional=step.provisional)
-            if generation != self._generation and workflow.patched(LADDER_GENERATION_PATCH):
-                # An extension or a reassignment restarted the ladder while this rung was
-                # being recorded: the rung belongs to the old round, not to the new one.
-                self._changed = True
-                break
-            self._fired.append(step.name)
-            self._level = max(self._level, step.level)
-            self._changed = True
+        await self._ladder.climb_due_rungs(now, self._record_rung)
         # An update (progress report, extension, B reply) may have dropped the plan while a
         # rung was being recorded: the loop re-plans; nothing more is due from the old plan.
-        if self._plan is not None and _dt(self._plan.next_progress_due) <= now:
-            due = self._plan.next_progress_due
-            await self._record(f"progress-missing-{due}", "progress_missing", self._level, due,
-                               f"进展报告催报: {self._plan.next_progress_summary}")
+        plan = self._ladder.plan
+        if plan is not None and instant(plan.next_progress_due) <= now:
+            due = plan.next_progress_due
+            await self._record(f"progress-missing-{due}", "progress_missing", self._ladder.level, due,
+                               f"进展报告催报: {plan.next_progress_summary}")
             # The next report is due one cadence after the one that was missed.
             self._last_progress_at = due
-            self._plan = None
+            self._ladder.plan = None
             self._changed = True
+
+    async def _record_rung(self, rung: PlannedStepData) -> bool:
+        generation = self._ladder.generation
+        await self._record(f"g{generation}-{rung.name}", rung.name, rung.level, rung.fire_at,
+                           rung.summary, provisional=rung.provisional)
+        self._changed = True
+        # An extension or a reassignment restarted the ladder while this rung was being
+        # recorded: the rung belongs to the old round, not to the new one.
+        return generation == self._ladder.generation or not workflow.patched(LADDER_GENERATION_PATCH)
 
     async def _record(
         self, key: str, step: str, level: int, planned_at: str, summary: str, *, provisional: bool = False
@@ -200,45 +175,19 @@ class FollowUpWorkflow(AttentionMixin):
         """Record a fired rung (or reminder) in evaluation, once per key; under
         STATE_WITH_RECORD with the state the rung leaves (the caller raises the level to
         ``level`` once it is recorded)."""
-        fired_at = _iso(workflow.now())
-        state = self._state(level=max(self._level, level)) if self._state_with_record else None
-        await self._step(
-            "record_escalation",
-            FollowUpActivities.record_escalation,
-            lambda: EscalationRecord(
-                commitment_id=self._in.commitment_id,
-                event_key=f"commitment-{self._in.commitment_id}-{key}",
-                step=step,
-                level=level,
-                generation=self._generation,
-                planned_at=planned_at,
-                fired_at=fired_at,
-                summary=summary,
-                provisional=provisional,
-                state=state,
-            ),
-            summary=summary if step != "progress_missing" else "进展报告催报 (progress report missing)",
-            legacy=_ACTIVITY,
+        state = self._state(level=max(self._ladder.level, level)) if self._state_with_record else None
+        await self._ladder.record(
+            lambda: key, step=step, level=level, planned_at=planned_at, summary=summary, provisional=provisional,
+            activity_summary="进展报告催报 (progress report missing)" if step == "progress_missing" else None,
+            state=state,
         )
         if state is not None:
             self._synced = state
 
     async def _replan(self) -> None:
-        self._plan = await self._step(
-            "plan_follow_up",
-            FollowUpActivities.plan_follow_up,
-            lambda: PlanRequest(
-                commitment_id=self._in.commitment_id,
-                due_at=self._due_at,
-                policy=self._in.policy,
-                progress_since=self._last_progress_at,
-            ),
-            summary=f"plan the ladder from due {self._due_at}",
-            legacy=_ACTIVITY,
-        )
-        if self._plan.due_at != self._due_at:
-            self._due_at = self._plan.due_at  # a due date on a day off moved
-            self._changed = True  # evaluation hears of it on the next turn of the loop
+        if await self._ladder.replan("plan_follow_up", summary=f"plan the ladder from due {self._ladder.due_at}",
+                                     progress_since=lambda: self._last_progress_at):
+            self._changed = True  # a due date on a day off moved: evaluation hears of it on the next turn
         self._publish()
 
     async def _reopen(self) -> None:
@@ -259,22 +208,22 @@ class FollowUpWorkflow(AttentionMixin):
             summary="不满意: decide the reopening",
             legacy=_ACTIVITY,
         )
-        self._generation += 1
-        self._fired = []
-        self._due_at = decision.new_due_at
         self._stage = FollowUpStage.OPEN
         self._completed_at = None
         self._awaiting_solved = False  # handled again: the department replies afresh
-        self._plan = None
         if decision.action == "reopen":
             self._reopenings += 1
-            self._level = 0
+            self._ladder.restart(decision.new_due_at)
         else:
+            # Straight to the top: a new generation, standing where it stood until the
+            # top rung is recorded (the plan, made first, publishes that level).
+            self._ladder.restart(decision.new_due_at, level=self._ladder.level)
             await self._replan()
-            assert self._plan is not None
-            top = max(self._plan.steps, key=lambda s: s.level)
-            await self._record(f"g{self._generation}-unsatisfied-top", top.name, top.level, rated_at, decision.summary)
-            self._level = top.level
+            assert self._ladder.plan is not None
+            top = max(self._ladder.plan.steps, key=lambda s: s.level)
+            await self._record(f"g{self._ladder.generation}-unsatisfied-top", top.name, top.level, rated_at,
+                               decision.summary)
+            self._ladder.level = top.level
         self._changed = True
 
     # ------------------------------------------------------------------ actions
@@ -285,14 +234,10 @@ class FollowUpWorkflow(AttentionMixin):
         self._last_action_id = action.action_id
         if action.kind == "progress_report":
             self._last_progress_at = action.at
-            self._plan = None  # the cadence counts from this report
+            self._ladder.plan = None  # the cadence counts from this report
         elif action.kind == "extension_granted":
             assert action.new_due_at is not None
-            self._due_at = action.new_due_at
-            self._generation += 1
-            self._fired = []
-            self._level = 0  # the ladder restarts from the new due date
-            self._plan = None
+            self._ladder.restart(action.new_due_at)  # from the new due date
         elif action.kind == "completion":
             self._stage = FollowUpStage.COMPLETED
             self._completed_at = action.at
@@ -321,7 +266,7 @@ class FollowUpWorkflow(AttentionMixin):
                 # reply counts as a progress report, and the department answers again.
                 self._awaiting_solved = True
                 self._last_progress_at = action.at
-                self._plan = None
+                self._ladder.plan = None
             else:
                 # A 已解决, C 列入计划, D 留作参考: the answer is given; verification follows.
                 self._awaiting_solved = False
@@ -332,12 +277,7 @@ class FollowUpWorkflow(AttentionMixin):
             # restarts from the due date in force (or the one the office gave).
             assert action.department is not None
             self._department = action.department
-            if action.new_due_at:
-                self._due_at = action.new_due_at
-            self._generation += 1
-            self._fired = []
-            self._level = 0
-            self._plan = None
+            self._ladder.restart(action.new_due_at)
 
     @apply_action.validator
     def _validate_action(self, action: FollowUpAction) -> None:
@@ -360,8 +300,8 @@ class FollowUpWorkflow(AttentionMixin):
                 f"(it needs '{expected[action.kind]}')"
             )
         if action.kind == "extension_granted":
-            if not action.new_due_at or _dt(action.new_due_at) <= _dt(self._due_at):
-                raise ValueError(f"an extension must move the due date later than {self._due_at}")
+            if not action.new_due_at or instant(action.new_due_at) <= instant(self._ladder.due_at):
+                raise ValueError(f"an extension must move the due date later than {self._ladder.due_at}")
         if action.kind == "reply":
             if action.reply_class not in REPLY_CLASSES:
                 raise ValueError(f"reply_class must be one of {', '.join(REPLY_CLASSES)}")
@@ -374,7 +314,7 @@ class FollowUpWorkflow(AttentionMixin):
                 raise ValueError("a reassignment names the new lead department")
             if action.department == self._department:
                 raise ValueError(f"the commitment is already assigned to {action.department}")
-            if action.new_due_at and _dt(action.new_due_at) <= workflow.now():
+            if action.new_due_at and instant(action.new_due_at) <= workflow.now():
                 raise ValueError("a reassignment's new due date must lie ahead")
         if action.kind == "verification" and action.passed is None:
             raise ValueError("a verification must say whether it passed")
@@ -398,7 +338,7 @@ class FollowUpWorkflow(AttentionMixin):
         await workflow.execute_activity(
             "send_notice",
             NoticeRequest(
-                idempotency_key=f"commitment-{self._in.commitment_id}-g{self._generation}"
+                idempotency_key=f"commitment-{self._in.commitment_id}-g{self._ladder.generation}"
                                 f"-needs-attention-{attention.episode}",
                 kind="follow_up.needs_attention",
                 recipients=["office:cppcc", f"department:{self._department}"],
@@ -416,24 +356,25 @@ class FollowUpWorkflow(AttentionMixin):
     @workflow.signal
     def calendar_changed(self) -> None:
         """Staff loaded an official schedule: provisional deadlines are recomputed."""
-        if self._plan is not None and (self._plan.provisional or self._plan.progress_provisional):
-            self._plan = None
+        plan = self._ladder.plan
+        if plan is not None and (plan.provisional or plan.progress_provisional):
+            self._ladder.plan = None
             self._changed = True
 
     @workflow.query
     def status(self) -> FollowUpStatus:
-        step = self._next_step() if self._stage == FollowUpStage.OPEN else None
+        step = self._ladder.next_rung() if self._stage == FollowUpStage.OPEN else None
         return FollowUpStatus(
             commitment_id=self._in.commitment_id,
             stage=self._stage,
-            due_at=self._due_at,
-            level=self._level,
-            generation=self._generation,
+            due_at=self._ladder.due_at,
+            level=self._ladder.level,
+            generation=self._ladder.generation,
             reopenings=self._reopenings,
-            fired=list(self._fired),
+            fired=list(self._ladder.fired),
             next_step=step.name if step else None,
             next_fire_at=step.fire_at if step else None,
-            provisional=bool(self._plan and self._plan.provisional),
+            provisional=self._provisional(),
             needs_attention=self._attention,
             department=self._department,
             reply_class=self._reply_class,
@@ -442,23 +383,22 @@ class FollowUpWorkflow(AttentionMixin):
 
     # ------------------------------------------------------------------ visibility
     def _publish(self) -> None:
-        overdue = self._stage == FollowUpStage.OPEN and workflow.now() > _dt(self._due_at)
+        overdue = self._stage == FollowUpStage.OPEN and workflow.now() > instant(self._ladder.due_at)
         workflow.upsert_search_attributes(
             [
                 CONSULTATION_STAGE.value_set(self._stage),
                 DEPARTMENT.value_set(self._department),
-                ESCALATION_LEVEL.value_set(self._level),
-                DUE_TIME.value_set(_dt(self._due_at)),
+                *self._ladder.search_attributes(),
                 OVERDUE.value_set(overdue),
-                DEADLINE_PROVISIONAL.value_set(bool(self._plan and self._plan.provisional)),
+                DEADLINE_PROVISIONAL.value_set(self._provisional()),
             ]
         )
-        step = self._next_step() if self._stage == FollowUpStage.OPEN else None
+        step = self._ladder.next_rung() if self._stage == FollowUpStage.OPEN else None
         lines = [
             f"**承诺 #{self._in.commitment_id}** · {self._department}",
-            f"- stage: {self._stage}; escalation level: {self._level}; reopenings: {self._reopenings}",
-            f"- due: {self._due_at}" + (" (provisional)" if self._plan and self._plan.provisional else ""),
-            f"- fired this round: {', '.join(self._fired) or 'none'}",
+            f"- stage: {self._stage}; escalation level: {self._ladder.level}; reopenings: {self._reopenings}",
+            f"- due: {self._ladder.due_at}" + (" (provisional)" if self._provisional() else ""),
+            f"- fired this round: {', '.join(self._ladder.fired) or 'none'}",
             f"- next: {step.summary if step else 'nothing scheduled'}",
         ]
         attention = getattr(self, "_attention", None)
@@ -466,14 +406,19 @@ class FollowUpWorkflow(AttentionMixin):
             lines.insert(1, f"- **待处理 needs attention** at {attention.step}: {attention.reason}")
         workflow.set_current_details("\n".join(lines))
 
+    def _provisional(self) -> bool:
+        """The due date or a rung rests on a year whose official schedule is unknown."""
+        return bool(self._ladder.plan and self._ladder.plan.provisional)
+
     def _state(self, *, level: int | None = None) -> CommitmentState:
-        level = self._level if level is None else level
+        ladder = self._ladder
+        level = ladder.level if level is None else level
         state = CommitmentState(
             commitment_id=self._in.commitment_id,
-            state_key=f"{self._stage}:{level}:{self._generation}:{self._reopenings}:{self._due_at}",
+            state_key=f"{self._stage}:{level}:{ladder.generation}:{self._reopenings}:{ladder.due_at}",
             status=self._stage,
             escalation_level=level,
-            due_at=self._due_at,
+            due_at=ladder.due_at,
             reopenings=self._reopenings,
             completed_at=self._completed_at,
             closed_at=self._closed_at,
@@ -505,14 +450,11 @@ class FollowUpWorkflow(AttentionMixin):
         return FollowUpInput(
             commitment_id=self._in.commitment_id,
             department=self._in.department,
-            due_at=self._due_at,
             policy=self._in.policy,
             started_at=self._in.started_at,
             stage=self._stage,
-            generation=self._generation,
-            level=self._level,
             reopenings=self._reopenings,
-            fired=list(self._fired),
+            **self._ladder.carried(),
             last_progress_at=self._last_progress_at,
             last_action_id=self._last_action_id,
             completed_at=self._completed_at,

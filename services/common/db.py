@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import make_url
@@ -73,6 +73,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         return
     async with request.app.state.sessions() as session:
         yield session
+
+
+# A route's parameter for its request's session (every service's routes).
+Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

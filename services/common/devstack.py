@@ -8,6 +8,7 @@ bench/chaos.py (supervised, with replicas), so all run the same processes the sa
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,6 +25,9 @@ import httpx
 from services.common.search_attributes import cli_arguments
 
 from .settings import SERVICE_NAMES, ServiceName
+
+# Starts of the dev server before `start_temporal` gives up (see there why it retries).
+TEMPORAL_START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,12 @@ class Process:
                 parts.append(f"--- {path.name}\n{text}")
         return "\n".join(parts)
 
-    def stderr_of_this_run(self, lines: int = 3, width: int = 200) -> list[str]:
-        """The last non-empty stderr lines written since this run started."""
+    def stderr_of_this_run(self, lines: int = 3, width: int = 200, errors_first: bool = False) -> list[str]:
+        """The last non-empty stderr lines written since this run started.
+
+        ``errors_first``: the lines that name an error come first, wherever they stand; a
+        Go program that dies in start-up states its cause once, then prints pages of stack.
+        """
         try:
             with open(self.stderr_path, "rb") as f:
                 f.seek(self.stderr_offset)
@@ -111,6 +119,10 @@ class Process:
         except OSError:
             return []
         found = [line.strip() for line in text.splitlines() if line.strip()]
+        if errors_first:
+            named = [line for line in found if re.search(r"error|fatal|panic|in use", line, re.IGNORECASE)]
+            found = named[:lines] or found
+            return [line[:width] for line in found[:lines]]
         return [line[:width] for line in found[-lines:]]
 
 
@@ -300,9 +312,26 @@ class DevStack:
             *cli_arguments(),
         ]
         process = self.spawn("temporal", argv)
-        wait_for_port(self.ports.temporal, process, timeout=60)
-        wait_for_port(self.ports.temporal_ui, process, timeout=60)
-        return process
+        # The dev server picks free ports for its internal services (history, matching,
+        # worker) itself and, rarely, one is taken between its pick and its bind: it then
+        # exits with status 2 before opening its port (seen once in CI). A fresh start
+        # picks again, so an exit during start-up is retried, saying why.
+        for attempt in range(1, TEMPORAL_START_ATTEMPTS + 1):
+            try:
+                wait_for_port(self.ports.temporal, process, timeout=60)
+                wait_for_port(self.ports.temporal_ui, process, timeout=60)
+                return process
+            except ExitedEarly:
+                if attempt == TEMPORAL_START_ATTEMPTS:
+                    raise
+                self.say(
+                    f"temporal {describe_exit(process.popen.returncode)} while starting (attempt {attempt} of "
+                    f"{TEMPORAL_START_ATTEMPTS}); starting it again; stderr: "
+                    + (" | ".join(process.stderr_of_this_run(errors_first=True)) or "(nothing)")
+                )
+                with self._lock:
+                    self._start(process)
+        raise AssertionError("unreachable")
 
     def start_service(self, name: ServiceName, *, port: int | None = None, process_name: str | None = None) -> Process:
         """One uvicorn process of a service; `port`/`process_name` start a further replica."""
@@ -375,11 +404,15 @@ class DevStack:
             self.processes.clear()
 
 
+class ExitedEarly(RuntimeError):
+    """A process ended before it opened its port."""
+
+
 def wait_for_port(port: int, process: Process, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if not process.alive():
-            raise RuntimeError(f"{process.name} {describe_exit(process.popen.returncode)}:\n{process.log_tail()}")
+            raise ExitedEarly(f"{process.name} {describe_exit(process.popen.returncode)}:\n{process.log_tail()}")
         with socket.socket() as s:
             s.settimeout(0.5)
             if s.connect_ex(("127.0.0.1", port)) == 0:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 
+from fastapi import Request
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from .codec import data_converter
+from .problems import Problem
 from .settings import Settings
 from .tracing import temporal_interceptors
 from .workflow_errors import TemporalUnavailable
@@ -40,6 +42,16 @@ class TemporalConnection:
     async def check(self) -> None:
         client = await self.client()
         await client.service_client.check_health()
+
+
+async def temporal_or_none(request: Request) -> Client | None:
+    """The service's client, or None while Temporal cannot be reached: a route that stores
+    its record first must not fail because Temporal is down; the service's reconciler
+    starts or delivers what it stored once Temporal is back."""
+    try:
+        return await request.app.state.temporal.client()
+    except Problem:
+        return None
 
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:

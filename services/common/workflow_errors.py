@@ -1,9 +1,9 @@
 """One mapping from Temporal client errors to HTTP answers, for every workflow client.
 
 The workflow clients (``services/intake/consultation_client.py`` for ConsultationWorkflow,
-``services/evaluation/follow_up_client.py`` for FollowUpWorkflow) send every start,
-update, query and signal through :func:`mapped`, so a route never sees a Temporal
-exception and every service answers the same way:
+``services/evaluation/follow_up_client.py`` for FollowUpWorkflow) send every update,
+query and signal through :func:`mapped` (by a :class:`MappedHandle`), so a route never
+sees a Temporal exception and every service answers the same way:
 
 - the workflow's validator refused the update → 409 ``WorkflowRefused`` (nothing changed);
 - the workflow has already ended → 409 ``WorkflowEnded`` naming the stage it ended in;
@@ -13,6 +13,9 @@ exception and every service answers the same way:
   is committed) and ``will_be_delivered`` (a reconciler delivers it: retrying is
   harmless but not needed).
 
+A start is mapped otherwise (:func:`start_or_defer`): Temporal not answering defers it
+to the service's reconciler, and the caller answers from its stored record.
+
 This module knows no workflow: the clients pass the search attribute that holds the
 stage, so ``services/common`` imports nothing from ``workflows``.
 """
@@ -20,18 +23,30 @@ stage, so ``services/common`` imports nothing from ``workflows``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
 
+import structlog
 from temporalio.client import (
+    Client,
     RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributeKey
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from .problems import PROBLEM_BASE, Problem
+
+log = structlog.get_logger()
 
 T = TypeVar("T")
 
@@ -121,3 +136,74 @@ async def mapped(
         raise TemporalUnavailable(what, stored=stored, will_be_delivered=will_be_delivered) from exc
     except RPCTimeoutOrCancelledError as exc:  # incl. WorkflowUpdateRPCTimeoutOrCancelledError
         raise TemporalUnavailable(what, stored=stored, will_be_delivered=will_be_delivered) from exc
+
+
+@dataclass(frozen=True)
+class MappedHandle:
+    """One workflow as a client module calls it: every update, query and signal goes
+    through :func:`mapped`. ``handle`` None: Temporal could not be reached (each call 503)."""
+
+    handle: WorkflowHandle | None
+    what: str
+    stage_key: SearchAttributeKey[str]
+
+    async def update(
+        self, update: Any, arg: Any, *, update_id: str, timeout: timedelta, stored: bool,
+        will_be_delivered: bool | None = None, result_type: type | None = None,
+    ) -> Any:
+        """Send one update (the same ``update_id`` on every attempt: a re-sent update is
+        the same update); ``stored`` says whether the caller's record is committed."""
+        handle = self.handle
+        return await mapped(
+            lambda: handle.execute_update(update, arg, id=update_id, result_type=result_type, rpc_timeout=timeout),
+            handle=handle, what=self.what, stage_key=self.stage_key, stored=stored,
+            will_be_delivered=will_be_delivered,
+        )
+
+    async def query(self, query: Any, *, result_type: type[T], timeout: timedelta) -> T:
+        """Ask the workflow; asking stores nothing, so a 503 says retry."""
+        handle = self.handle
+        return await mapped(
+            lambda: handle.query(query, result_type=result_type, rpc_timeout=timeout),
+            handle=handle, what=self.what, stage_key=self.stage_key, stored=False, will_be_delivered=False,
+        )
+
+    async def signal(self, signal: Any, *, stored: bool) -> None:
+        handle = self.handle
+        await mapped(lambda: handle.signal(signal), handle=handle, what=self.what, stage_key=self.stage_key,
+                     stored=stored)
+
+
+async def start_or_defer(
+    temporal: Client,
+    run: Any,
+    arg: Any,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    search_attributes: list[SearchAttributePair[Any]],
+    static_summary: str,
+    timeout: timedelta,
+    deferred_event: str,
+    **log_fields: object,
+) -> bool:
+    """Start a workflow unless it runs already (idempotent by workflow id). True when it
+    is known to run; False when Temporal does not answer: the start is logged as
+    ``deferred_event`` and the reconciler starts it."""
+    try:
+        await temporal.start_workflow(
+            run,
+            arg,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(search_attributes),
+            static_summary=static_summary,
+            rpc_timeout=timeout,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # a closed run with this id exists: it was started before
+    except (RPCError, RPCTimeoutOrCancelledError) as exc:
+        log.warning(deferred_event, **log_fields, error=type(exc).__name__)
+        return False
+    return True

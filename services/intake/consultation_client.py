@@ -18,25 +18,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import (
-    Client,
-    RPCTimeoutOrCancelledError,
-    WorkflowExecutionStatus,
-)
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import SearchAttributePair
 from temporalio.service import RPCError
 
 from services.common.redact import consultation_summary
 from services.common.search_attributes import CONSULTATION_STAGE, TOPIC_CHANNEL
 from services.common.settings import Settings
-from services.common.workflow_errors import mapped
+from services.common.workflow_errors import MappedHandle, start_or_defer
 from workflows.consultation import (
     ConsultationInput,
     ConsultationStatus,
@@ -47,8 +37,6 @@ from workflows.consultation import (
 from workflows.lifecycle_types import ConsultationTiming
 
 from .topics.models import Topic
-
-log = structlog.get_logger()
 
 WHAT = "consultation"
 UPDATE_TIMEOUT = timedelta(seconds=10)
@@ -83,6 +71,9 @@ class ConsultationClient:
     def _handle(self, topic_id: int):
         return None if self.temporal is None else self.temporal.get_workflow_handle(consultation_workflow_id(topic_id))
 
+    def _consultation(self, topic_id: int) -> MappedHandle:
+        return MappedHandle(self._handle(topic_id), WHAT, CONSULTATION_STAGE)
+
     # ------------------------------------------------------------------ start
     async def start(self, session: AsyncSession, topic: Topic) -> bool:
         """Start the topic's workflow unless it runs already (idempotent by workflow id);
@@ -91,26 +82,21 @@ class ConsultationClient:
         if self.temporal is None:
             return False
         assert self.settings is not None
-        try:
-            await self.temporal.start_workflow(
-                ConsultationWorkflow.run,
-                ConsultationInput(topic_id=topic.id, channel=topic.channel, timing=consultation_timing(self.settings)),
-                id=consultation_workflow_id(topic.id),
-                task_queue=self.settings.temporal_task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(CONSULTATION_STAGE, Stage.SUBMITTED),
-                        SearchAttributePair(TOPIC_CHANNEL, topic.channel),
-                    ]
-                ),
-                static_summary=consultation_summary(topic.id, topic.channel),
-                rpc_timeout=START_TIMEOUT,
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # a closed run with this id exists: it was started before
-        except (RPCError, RPCTimeoutOrCancelledError) as exc:  # deferred to the reconciler
-            log.warning("consultation.start_deferred", topic_id=topic.id, error=type(exc).__name__)
+        started = await start_or_defer(
+            self.temporal,
+            ConsultationWorkflow.run,
+            ConsultationInput(topic_id=topic.id, channel=topic.channel, timing=consultation_timing(self.settings)),
+            workflow_id=consultation_workflow_id(topic.id),
+            task_queue=self.settings.temporal_task_queue,
+            search_attributes=[
+                SearchAttributePair(CONSULTATION_STAGE, Stage.SUBMITTED),
+                SearchAttributePair(TOPIC_CHANNEL, topic.channel),
+            ],
+            static_summary=consultation_summary(topic.id, topic.channel),
+            timeout=START_TIMEOUT,
+            deferred_event="consultation.start_deferred", topic_id=topic.id,
+        )
+        if not started:  # deferred to the reconciler
             return False
         topic.workflow_started_at = datetime.now(UTC)
         await session.commit()
@@ -124,21 +110,15 @@ class ConsultationClient:
         """Send one update (the same ``update_id`` on every attempt: a re-sent update is
         the same update). Errors are mapped; ``stored`` says whether the caller's record
         is committed, for the 503 answer."""
-        handle = self._handle(topic_id)
-        return await mapped(
-            lambda: handle.execute_update(update, arg, id=update_id, result_type=ConsultationStatus,
-                                          rpc_timeout=UPDATE_TIMEOUT),
-            handle=handle, what=WHAT, stage_key=CONSULTATION_STAGE, stored=stored,
+        return await self._consultation(topic_id).update(
+            update, arg, update_id=update_id, result_type=ConsultationStatus, timeout=UPDATE_TIMEOUT, stored=stored,
             will_be_delivered=will_be_delivered,
         )
 
     # ------------------------------------------------------------------ queries
     async def status(self, topic_id: int) -> ConsultationStatus:
-        handle = self._handle(topic_id)
-        return await mapped(
-            lambda: handle.query(ConsultationWorkflow.status, result_type=ConsultationStatus, rpc_timeout=QUERY_TIMEOUT),
-            handle=handle, what=WHAT, stage_key=CONSULTATION_STAGE, stored=False, will_be_delivered=False,
-        )
+        return await self._consultation(topic_id).query(
+            ConsultationWorkflow.status, result_type=ConsultationStatus, timeout=QUERY_TIMEOUT)
 
     async def stage(self, topic: Topic) -> str:
         """The stage as the workflow knows it: its query, else its search attribute

@@ -1,33 +1,18 @@
-"""What every intake route depends on: the session, Temporal, the duplicate index."""
+"""What intake's routes share: who reads, the duplicate index, the answer."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from services.common.auth import Role
-from services.common.db import get_session
-from services.common.problems import Problem
 
 from .topics.index import TopicIndex
 
-Session = Annotated[AsyncSession, Depends(get_session)]
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE)
-
-
-async def temporal_or_none(request: Request) -> Client | None:
-    """Registering a topic must not fail because Temporal is down: the reconciler
-    starts the workflow once it is back."""
-    try:
-        return await request.app.state.temporal.client()
-    except Problem:
-        return None
 
 
 def topic_index(request: Request) -> TopicIndex:
@@ -41,8 +26,7 @@ def topic_index(request: Request) -> TopicIndex:
 Index = Annotated[TopicIndex, Depends(topic_index)]
 
 
-async def respond(handler: Callable[[], Awaitable[tuple[int, BaseModel | dict[str, Any]]]]) -> JSONResponse:
-    """Run a route's handler, which returns (status, body), and answer with it.
+def respond(status: int, body: BaseModel | dict[str, Any]) -> JSONResponse:
+    """A route's answer: ``body`` as JSON, with ``status``.
     (Idempotency-Key and the audit trail are the request guard's: services/common/writes.py.)"""
-    status, body = await handler()
     return JSONResponse(body.model_dump(mode="json") if isinstance(body, BaseModel) else body, status_code=status)

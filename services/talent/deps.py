@@ -1,16 +1,13 @@
-"""What talent's routes depend on: the session, and who may call what."""
+"""What talent's routes share: who may call what, and the repeated request's answer."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import Depends
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import STAFF_ROLES, Principal, Role, allow
-from services.common.db import get_session
 
-Session = Annotated[AsyncSession, Depends(get_session)]
 READERS = (*STAFF_ROLES, Role.SERVICE)
 Clerk = Annotated[Principal, Depends(allow(Role.CLERK))]
 Reader = Annotated[Principal, Depends(allow(*READERS))]

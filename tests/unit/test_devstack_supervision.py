@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.devstack import Backoff, DevStack, StackPorts, describe_exit
+from services.common.devstack import Backoff, DevStack, StackPorts, describe_exit, free_port
 
 SLEEPER = [
     sys.executable,
@@ -142,3 +142,68 @@ def test_up_binds_the_ports_its_settings_name() -> None:
     assert ports_from_settings(settings) == StackPorts(17233, 18233, 18001, 18002, 18003)
     with pytest.raises(ValueError, match="names no port"):
         ports_from_settings(Settings(talent_url="http://talent.internal"))
+
+
+# A stand-in for `temporal server start-dev`: its first start dies the way the dev server
+# does when a port it picked for itself is taken (status 2, the cause once, then a Go
+# stack); a later start listens on the --port and --ui-port it was given.
+FLAKY_DEV_SERVER = """
+import socket, sys, time
+from pathlib import Path
+marker = Path(sys.argv[1])
+args = sys.argv[2:]
+if not marker.exists():
+    marker.write_text("failed once")
+    sys.stderr.write("Unable to start server. Error: listen tcp 127.0.0.1:45001: bind: address already in use\\n")
+    sys.stderr.write("goroutine 1 [running]:\\n" + "go.uber.org/fx.(*App).Start\\n" * 40)
+    sys.exit(2)
+listeners = []
+for flag in ("--port", "--ui-port"):
+    s = socket.socket()
+    s.bind(("127.0.0.1", int(args[args.index(flag) + 1])))
+    s.listen()
+    listeners.append(s)
+time.sleep(120)
+"""
+
+
+def test_a_dev_server_that_dies_while_starting_is_started_again_with_its_cause_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "fake_temporal.py"
+    script.write_text(FLAKY_DEV_SERVER)
+    launcher = tmp_path / "temporal"
+    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {script} {tmp_path / 'marker'} \"$@\"\n")
+    launcher.chmod(0o755)
+    monkeypatch.setattr("services.common.devstack.venv_binary", lambda name: str(launcher))
+    lines: list[str] = []
+    stack = DevStack(data_dir=tmp_path, ports=StackPorts(free_port(), free_port(), 3, 4, 5), say=lines.append)
+    try:
+        process = stack.start_temporal()
+        assert process.alive()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("temporal exited with status 2 while starting (attempt 1 of 3); starting it again")
+        # The cause, not the last lines of the stack that follows it.
+        assert "bind: address already in use" in lines[0]
+        assert "goroutine" not in lines[0]
+    finally:
+        stack.stop(timeout=5)
+
+
+def test_a_dev_server_that_never_starts_fails_after_the_last_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.common.devstack import TEMPORAL_START_ATTEMPTS, ExitedEarly
+
+    launcher = tmp_path / "temporal"
+    launcher.write_text("#!/bin/sh\necho 'Error: no such table: namespaces' >&2\nexit 2\n")
+    launcher.chmod(0o755)
+    monkeypatch.setattr("services.common.devstack.venv_binary", lambda name: str(launcher))
+    lines: list[str] = []
+    stack = DevStack(data_dir=tmp_path, ports=StackPorts(1, 2, 3, 4, 5), say=lines.append)
+    try:
+        with pytest.raises(ExitedEarly, match="no such table: namespaces"):
+            stack.start_temporal()
+        assert len(lines) == TEMPORAL_START_ATTEMPTS - 1
+    finally:
+        stack.stop(timeout=5)

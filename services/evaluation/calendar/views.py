@@ -6,17 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
-from services.common.db import get_session
+from services.common.db import Session
 from services.common.deadlines.working_days import OfficialSchedule
 from services.common.problems import Problem
 
 from . import service
 
 router = APIRouter(prefix="/calendar", tags=["official calendar 节假日安排"])
-Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 class SchedulePage(BaseModel):

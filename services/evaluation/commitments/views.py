@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from services.common.auth import Principal, Role, allow
-from services.common.db import get_session
+from services.common.db import Session
 from services.common.problems import Problem
+from services.common.temporal import temporal_or_none
 from services.common.types import Cursor, DbId
 from services.common.workflow_errors import TemporalUnavailable
 
@@ -37,20 +37,16 @@ from .schemas import (
 
 router = APIRouter(prefix="/commitments", tags=["commitments 承诺"])
 
-Session = Annotated[AsyncSession, Depends(get_session)]
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR, Role.SERVICE, Role.DEPARTMENT)
+Reader = Annotated[Principal, Depends(allow(*READERS))]
+Department = Annotated[Principal, Depends(allow(Role.DEPARTMENT))]
+Committee = Annotated[Principal, Depends(allow(Role.COMMITTEE))]
+Clerk = Annotated[Principal, Depends(allow(Role.CLERK))]
 ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "The action does not fit the commitment's stage (refused by its workflow), "
                          "or the follow-up has ended (names the stage); nothing is kept"},
     503: {"description": "Temporal did not answer (Retry-After): the action is stored and will be delivered"},
 }
-
-
-async def temporal_or_none(request: Request) -> Client | None:
-    try:
-        return await request.app.state.temporal.client()
-    except Problem:
-        return None  # stored anyway; the delivery loop catches up
 
 
 @router.post("", response_model=CommitmentRead, status_code=201, summary="Record a commitment and start its follow-up")
@@ -70,7 +66,7 @@ async def create_commitment(
 @router.get("", response_model=CommitmentPage, summary="List commitments (a department sees its own)")
 async def list_commitments(
     session: Session,
-    principal: Annotated[Principal, Depends(allow(*READERS))],
+    principal: Reader,
     department: Annotated[str | None, Query(max_length=60)] = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|completed|verified|closed)$")] = None,
     min_level: Annotated[int | None, Query(ge=0, le=4)] = None,
@@ -83,21 +79,16 @@ async def list_commitments(
 
 
 @router.get("/{commitment_id}", response_model=CommitmentRead, summary="One commitment")
-async def read_commitment(
-    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
-) -> CommitmentRead:
+async def read_commitment(commitment_id: DbId, session: Session, principal: Reader) -> CommitmentRead:
     return service.to_read(await service.get_commitment(session, commitment_id, principal))
 
 
-async def _act(
-    request: Request,
-    response: Response,
-    session: AsyncSession,
-    principal: Principal,
-    commitment_id: DbId,
-    kind: str,
+async def recorded_action(
+    request: Request, session: AsyncSession, principal: Principal, commitment_id: DbId, kind: str,
     payload: dict[str, Any],
 ) -> ActionRead:
+    """The action, stored on the commitment and delivered to its follow-up, as its route
+    answers it (201), or ACTION_RESPONSES."""
     commitment = await service.get_commitment(session, commitment_id, principal)
     action = await service.record_action(
         session, await temporal_or_none(request), commitment, principal,
@@ -107,39 +98,36 @@ async def _act(
         # Stored, but its follow-up has not started yet (Temporal was down): the
         # reconciler starts it and delivers the action.
         raise TemporalUnavailable("follow-up", stored=True, will_be_delivered=True, action_id=action.id)
-    response.status_code = status.HTTP_201_CREATED
     return ActionRead.model_validate(action)
 
 
 @router.post("/{commitment_id}/progress-reports", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Report progress (进展报告)")
 async def report_progress(
-    commitment_id: DbId, data: ProgressReportCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
+    commitment_id: DbId, data: ProgressReportCreate, request: Request, session: Session, principal: Department,
 ) -> ActionRead:
-    return await _act(request, response, session, principal, commitment_id, "progress_report",
-                      data.model_dump(mode="json"))
+    return await recorded_action(request, session, principal, commitment_id, "progress_report",
+                                 data.model_dump(mode="json"))
 
 
 @router.post("/{commitment_id}/extension-requests", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Ask for an extension (申请延期)")
 async def request_extension(
-    commitment_id: DbId, data: ExtensionRequestCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
+    commitment_id: DbId, data: ExtensionRequestCreate, request: Request, session: Session, principal: Department,
 ) -> ActionRead:
     commitment = await service.get_commitment(session, commitment_id, principal)
     if data.requested_due_at <= commitment.due_at:
         raise Problem(422, "Invalid request", f"requested_due_at: must be later than the due date {commitment.due_at.isoformat()}.")
     await handling.check_extension_cap(session, request.app.state.settings, commitment, data.requested_due_at)
-    return await _act(request, response, session, principal, commitment_id, "extension_request",
-                      data.model_dump(mode="json"))
+    return await recorded_action(request, session, principal, commitment_id, "extension_request",
+                                 data.model_dump(mode="json"))
 
 
 @router.post("/{commitment_id}/extension-requests/{request_id}/decision", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Grant or refuse an extension (committee)")
 async def decide_extension(
-    commitment_id: DbId, request_id: DbId, data: ExtensionDecisionCreate, request: Request, response: Response,
-    session: Session, principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))],
+    commitment_id: DbId, request_id: DbId, data: ExtensionDecisionCreate, request: Request, session: Session,
+    principal: Committee,
 ) -> ActionRead:
     commitment = await service.get_commitment(session, commitment_id, principal)
     asked = await service.find_extension_request(session, commitment, request_id)
@@ -149,52 +137,46 @@ async def decide_extension(
                                            datetime.fromisoformat(new_due))
     payload = {"request_id": request_id, "new_due_at": new_due, "note": data.note}
     kind = "extension_granted" if data.granted else "extension_refused"
-    return await _act(request, response, session, principal, commitment_id, kind, payload)
+    return await recorded_action(request, session, principal, commitment_id, kind, payload)
 
 
 @router.post("/{commitment_id}/completion", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Report completion (办结)")
 async def report_completion(
-    commitment_id: DbId, data: CompletionCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
+    commitment_id: DbId, data: CompletionCreate, request: Request, session: Session, principal: Department,
 ) -> ActionRead:
-    return await _act(request, response, session, principal, commitment_id, "completion",
-                      data.model_dump(mode="json"))
+    return await recorded_action(request, session, principal, commitment_id, "completion",
+                                 data.model_dump(mode="json"))
 
 
 @router.post("/{commitment_id}/verification", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Verify completion (核查: inspection, democratic appraisal...)")
 async def verify_completion(
-    commitment_id: DbId, data: VerificationCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.COMMITTEE))],
+    commitment_id: DbId, data: VerificationCreate, request: Request, session: Session, principal: Committee,
 ) -> ActionRead:
-    return await _act(request, response, session, principal, commitment_id, "verification",
-                      data.model_dump(mode="json"))
+    return await recorded_action(request, session, principal, commitment_id, "verification",
+                                 data.model_dump(mode="json"))
 
 
 @router.post("/{commitment_id}/satisfaction", response_model=ActionRead, status_code=201,
              responses=ACTION_RESPONSES, summary="Rate satisfaction (满意 / 基本满意 / 不满意)")
 async def rate_satisfaction(
-    commitment_id: DbId, data: SatisfactionCreate, request: Request, response: Response, session: Session,
+    commitment_id: DbId, data: SatisfactionCreate, request: Request, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.COMMITTEE, Role.CLERK))],
 ) -> ActionRead:
-    return await _act(request, response, session, principal, commitment_id, "satisfaction",
-                      data.model_dump(mode="json"))
+    return await recorded_action(request, session, principal, commitment_id, "satisfaction",
+                                 data.model_dump(mode="json"))
 
 
 @router.get("/{commitment_id}/actions", response_model=list[ActionRead], summary="Everything done on a commitment")
-async def list_actions(
-    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
-) -> list[ActionRead]:
+async def list_actions(commitment_id: DbId, session: Session, principal: Reader) -> list[ActionRead]:
     commitment = await service.get_commitment(session, commitment_id, principal)
     return [ActionRead.model_validate(a) for a in await service.list_actions(session, commitment)]
 
 
 @router.get("/{commitment_id}/escalation-events", response_model=list[EscalationEventRead],
             summary="Rungs of the ladder that fired")
-async def list_escalations(
-    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
-) -> list[EscalationEventRead]:
+async def list_escalations(commitment_id: DbId, session: Session, principal: Reader) -> list[EscalationEventRead]:
     await service.get_commitment(session, commitment_id, principal)
     return [EscalationEventRead.model_validate(e) for e in await service.list_escalations(session, commitment_id)]
 

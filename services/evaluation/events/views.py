@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
-from services.common.db import get_session
+from services.common.db import Session
 from services.common.types import Cursor, DbId
 
 from . import service
 from .schemas import EventCreate, EventPage, EventRead
 
 router = APIRouter(prefix="/events", tags=["consultation events"])
-
-Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 @router.post(

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request, Response, status
 
-from fastapi import APIRouter, Depends, Request, Response, status
-
-from services.common.auth import Principal, Role, allow
-from services.common.workflow_errors import TemporalUnavailable
+from services.common.db import Session
+from services.common.temporal import temporal_or_none
 from services.common.types import DbId
+from services.common.workflow_errors import TemporalUnavailable
 
 from ..commitments import service as commitments
-from ..commitments.views import ACTION_RESPONSES, READERS, Session, _act, temporal_or_none
+from ..commitments.views import ACTION_RESPONSES, Clerk, Department, Reader, recorded_action
 from ..commitments.schemas import ActionRead
 from . import service
 from .schemas import (
@@ -32,9 +31,7 @@ STORED_503 = {503: {"description": "Temporal did not answer (Retry-After): store
 
 @router.get("/{commitment_id}/co-handlers", response_model=list[CoHandlerRead],
             summary="Co-handling departments (会办单位), each with its own deadline and escalation level")
-async def list_co_handlers(
-    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
-) -> list[CoHandlerRead]:
+async def list_co_handlers(commitment_id: DbId, session: Session, principal: Reader) -> list[CoHandlerRead]:
     commitment = await service.commitment_for(session, commitment_id, principal)
     return [service.co_handler_read(c) for c in await service.list_co_handlers(session, commitment)]
 
@@ -44,7 +41,7 @@ async def list_co_handlers(
              summary="A co-handler sends its opinion to the lead department (会办意见)")
 async def submit_opinion(
     commitment_id: DbId, co_handler_id: DbId, data: OpinionCreate, request: Request, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
+    principal: Department,
 ) -> CoHandlerRead:
     commitment = await service.commitment_for(session, commitment_id, principal)
     co = await service.get_co_handler(session, commitment, co_handler_id)
@@ -57,8 +54,7 @@ async def submit_opinion(
                                              "or an objection to it awaits the office"}},
              summary="Object to an assignment (交办异议), within the configured working days")
 async def raise_objection(
-    commitment_id: DbId, data: ObjectionCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
+    commitment_id: DbId, data: ObjectionCreate, request: Request, session: Session, principal: Department,
 ) -> ObjectionRead:
     commitment = await service.commitment_for(session, commitment_id, principal)
     objection = await service.raise_objection(session, request.app.state.settings, commitment, principal, data)
@@ -67,9 +63,7 @@ async def raise_objection(
 
 @router.get("/{commitment_id}/objections", response_model=list[ObjectionRead],
             summary="Objections to the assignments, with the office's decisions (kept on record)")
-async def list_objections(
-    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
-) -> list[ObjectionRead]:
+async def list_objections(commitment_id: DbId, session: Session, principal: Reader) -> list[ObjectionRead]:
     commitment = await service.commitment_for(session, commitment_id, principal)
     return [ObjectionRead.model_validate(o) for o in await service.list_objections(session, commitment)]
 
@@ -80,7 +74,7 @@ async def list_objections(
              summary="The office reassigns (the timers move to the new owner) or dismisses the objection")
 async def decide_objection(
     commitment_id: DbId, objection_id: DbId, data: ObjectionDecisionCreate, request: Request, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.CLERK))],
+    principal: Clerk,
 ) -> ObjectionRead:
     commitment = await service.commitment_for(session, commitment_id, principal)
     objection = await service.get_objection(session, commitment, objection_id)
@@ -92,12 +86,11 @@ async def decide_objection(
 @router.post("/{commitment_id}/replies", response_model=ReplyRead, status_code=201, responses=ACTION_RESPONSES,
              summary="The lead department's formal reply (答复), class A/B/C/D; a B reply is answered again as A")
 async def reply(
-    commitment_id: DbId, data: ReplyCreate, request: Request, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.DEPARTMENT))],
+    commitment_id: DbId, data: ReplyCreate, request: Request, session: Session, principal: Department,
 ) -> ReplyRead:
     commitment = await commitments.get_commitment(session, commitment_id, principal)
-    action: ActionRead = await _act(request, response, session, principal, commitment_id, "reply",
-                                    data.model_dump(mode="json"))
+    action: ActionRead = await recorded_action(request, session, principal, commitment_id, "reply",
+                                               data.model_dump(mode="json"))
     stored = await service.reply_of_action(session, action.id)
     if stored is None or stored.commitment_id != commitment.id:
         # Accepted by the follow-up, but its record is not there yet: delivered again by the loop.
@@ -107,9 +100,7 @@ async def reply(
 
 @router.get("/{commitment_id}/replies", response_model=list[ReplyRead],
             summary="Replies with their disclosure review (staff and the lead department)")
-async def list_replies(
-    commitment_id: DbId, session: Session, principal: Annotated[Principal, Depends(allow(*READERS))]
-) -> list[ReplyRead]:
+async def list_replies(commitment_id: DbId, session: Session, principal: Reader) -> list[ReplyRead]:
     commitment = await commitments.get_commitment(session, commitment_id, principal)
     return [ReplyRead.model_validate(r) for r in await service.list_replies(session, commitment)]
 
@@ -119,8 +110,7 @@ async def list_replies(
                         409: {"description": "Reviewed already, with another decision"}},
              summary="Disclosure review (答复公开): publish in full, publish a summary, or withhold with a reason")
 async def review_reply(
-    commitment_id: DbId, reply_id: DbId, data: ReviewCreate, response: Response, session: Session,
-    principal: Annotated[Principal, Depends(allow(Role.CLERK))],
+    commitment_id: DbId, reply_id: DbId, data: ReviewCreate, response: Response, session: Session, principal: Clerk,
 ) -> ReplyRead:
     commitment = await commitments.get_commitment(session, commitment_id, principal)
     reply_row = await service.get_reply(session, commitment, reply_id)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
-from services.common.db import get_session
+from services.common.db import Session
 from services.common.types import Cursor, DbId
 
 from . import service
@@ -21,8 +20,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-
-Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 @router.post(

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query
 
-from services.common.db import get_session
+from services.common.db import Session
 from services.common.types import DbId
 
 from . import service
 from .schemas import PublicCommitmentPage
 
 router = APIRouter(prefix="/public", tags=["public 公开"])
-Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 @router.get("/commitments", response_model=PublicCommitmentPage,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
-from services.common.db import get_session
+from services.common.db import Session
 
 from . import service
 from .models import ConsultationRating, DepartmentRating
@@ -20,7 +19,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/ratings", tags=["two-way evaluation 双向评价"])
-Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 @router.post("/consultations", response_model=ConsultationRatingRead, status_code=201,

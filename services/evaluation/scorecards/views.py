@@ -6,16 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
-from services.common.db import get_session, utcnow
+from services.common.db import Session, utcnow
 
 from . import service
 from .service import DepartmentScorecard, OrganiserScorecard, YearEndReport
 
 router = APIRouter(prefix="/scorecards", tags=["scorecards 评价结果"])
-Session = Annotated[AsyncSession, Depends(get_session)]
 READERS = (Role.CLERK, Role.CHAIR, Role.COMMITTEE, Role.OPERATOR)
 Format = Annotated[Literal["json", "csv"], Query(alias="format")]
 CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV with format=csv"}}

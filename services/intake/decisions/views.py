@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 from services.common.types import DbId
 from services.common.workflow_errors import TemporalUnavailable
 
-from ..deps import Index, READERS, Session, respond
+from ..deps import Index, READERS, respond
+from ..topics.index import TopicIndex
 from . import service
-from .models import Decision
 from .schemas import (
     DecisionCreate,
     DecisionRead,
@@ -30,13 +31,20 @@ DECIDERS = (Role.CHAIR, Role.CLERK)  # the office records the chair's meeting's 
 YearPath = Annotated[int, Path(ge=2000, le=2100)]
 
 
-async def delivered_or_503(session: AsyncSession, decision: Decision, delivered: bool) -> DecisionRead:
-    """The one answer of the delivery rule: 201 delivered, else 503 saying it is stored
-    (pending) and will be delivered by the reconciler, so the chair need not resend."""
+async def decide_and_deliver(
+    request: Request, session: AsyncSession, index: TopicIndex, topic_id: int, data: DecisionCreate,
+    principal: Principal,
+) -> JSONResponse:
+    """Store the decision, then deliver it to the consultation. The one answer of the
+    delivery rule: 201 delivered, else 503 saying it is stored (pending) and will be
+    delivered by the reconciler, so the chair need not resend."""
+    temporal = await request.app.state.temporal.client()  # 503 before anything is stored
+    decision, delivered = await service.decide(session, temporal, request.app.state.settings, index, topic_id, data,
+                                               principal)
     if not delivered:
         raise TemporalUnavailable("consultation", stored=True, will_be_delivered=True,
                                   decision_id=decision.id, delivery=decision.delivery)
-    return await service.to_read(session, decision)
+    return respond(201, await service.to_read(session, decision))
 
 
 @router.post(
@@ -59,14 +67,7 @@ async def decide(
     index: Index,
     principal: Annotated[Principal, Depends(allow(*DECIDERS))],
 ) -> JSONResponse:
-    async def handler():
-        temporal = await request.app.state.temporal.client()  # 503 before anything is stored
-        decision, delivered = await service.decide(
-            session, temporal, request.app.state.settings, index, topic_id, data, principal
-        )
-        return 201, await delivered_or_503(session, decision, delivered)
-
-    return await respond(handler)
+    return await decide_and_deliver(request, session, index, topic_id, data, principal)
 
 
 @router.post(
@@ -83,16 +84,8 @@ async def merge(
     index: Index,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.CHAIR))],
 ) -> JSONResponse:
-    decision_data = DecisionCreate(outcome=Outcome.MERGED, merged_into_topic_id=data.into_topic_id, reason=data.reason)
-
-    async def handler():
-        temporal = await request.app.state.temporal.client()
-        decision, delivered = await service.decide(
-            session, temporal, request.app.state.settings, index, topic_id, decision_data, principal
-        )
-        return 201, await delivered_or_503(session, decision, delivered)
-
-    return await respond(handler)
+    decision = DecisionCreate(outcome=Outcome.MERGED, merged_into_topic_id=data.into_topic_id, reason=data.reason)
+    return await decide_and_deliver(request, session, index, topic_id, decision, principal)
 
 
 @router.get("/topics/{topic_id}/decision", response_model=DecisionRead, summary="The decision on a topic")

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
+from services.common.temporal import temporal_or_none
 from services.common.types import DbId
 
 from ..consultation_client import ConsultationClient
-from ..deps import READERS, Session, respond, temporal_or_none
+from ..deps import READERS, respond
 from ..topics import service as topics
 from . import service
 from .schemas import (
@@ -67,14 +69,11 @@ async def complete_research(
     topic_id: DbId, data: ResearchCompletion, client: Consultation, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
-    async def handler():
-        topic = await topics.get_topic(session, topic_id)
-        report, status = await service.complete_research(session, client, topic, data, principal.subject)
-        return 201, ResearchReportRead.model_validate(
-            {**{c: getattr(report, c) for c in ("id", "topic_id", "summary", "expertise", "exclude_departments",
-                                                "composition", "quotas", "created_at")}, "stage": status.stage})
-
-    return await respond(handler)
+    topic = await topics.get_topic(session, topic_id)
+    report, status = await service.complete_research(session, client, topic, data, principal.subject)
+    return respond(201, ResearchReportRead.model_validate(
+        {**{c: getattr(report, c) for c in ("id", "topic_id", "summary", "expertise", "exclude_departments",
+                                            "composition", "quotas", "created_at")}, "stage": status.stage}))
 
 
 @router.post("/topics/{topic_id}/consultation/resume", response_model=ConsultationRead,
@@ -84,12 +83,9 @@ async def resume_consultation(
     topic_id: DbId, data: ResumeIn, client: Consultation, session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
-    async def handler():
-        topic = await topics.get_topic(session, topic_id)
-        status = await service.resume(session, client, topic, data.research, principal.subject)
-        return 200, service.to_consultation_read(status)
-
-    return await respond(handler)
+    topic = await topics.get_topic(session, topic_id)
+    status = await service.resume(session, client, topic, data.research, principal.subject)
+    return respond(200, service.to_consultation_read(status))
 
 
 @router.post("/topics/{topic_id}/invitations/{person_id}/answer", response_model=ConsultationRead,
@@ -99,12 +95,9 @@ async def answer_invitation(
     topic_id: DbId, person_id: DbId, data: InvitationAnswerIn, client: Consultation,
     session: Session, principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():
-        await topics.get_topic(session, topic_id)
-        status = await service.answer_invitation(client, topic_id, person_id, data.accepted)
-        return 200, service.to_consultation_read(status)
-
-    return await respond(handler)
+    await topics.get_topic(session, topic_id)
+    status = await service.answer_invitation(client, topic_id, person_id, data.accepted)
+    return respond(200, service.to_consultation_read(status))
 
 
 @router.post("/topics/{topic_id}/draws/{draw_id}/public-value", response_model=ConsultationRead,
@@ -114,9 +107,6 @@ async def enter_public_value(
     topic_id: DbId, draw_id: DbId, data: PublicValueIn, client: Consultation,
     session: Session, _: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():
-        await topics.get_topic(session, topic_id)
-        status = await service.enter_public_value(client, topic_id, draw_id, data.public_randomness)
-        return 200, service.to_consultation_read(status)
-
-    return await respond(handler)
+    await topics.get_topic(session, topic_id)
+    status = await service.enter_public_value(client, topic_id, draw_id, data.public_randomness)
+    return respond(200, service.to_consultation_read(status))

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 from services.common.types import DbId
 
-from ..deps import READERS, Session, respond
+from ..deps import READERS, respond
 from ..lifecycle.views import WORKFLOW_RESPONSES, Consultation
 from . import service
 from .schemas import MeetingCreate, MeetingRead
@@ -27,11 +28,8 @@ async def record_meeting(
     session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.COMMITTEE))],
 ) -> JSONResponse:
-    async def handler():
-        meeting = await service.record_meeting(session, client, topic_id, data, principal)
-        return 201, (await service.to_read(session, meeting)).for_role(principal.role)
-
-    return await respond(handler)
+    meeting = await service.record_meeting(session, client, topic_id, data, principal)
+    return respond(201, (await service.to_read(session, meeting)).for_role(principal.role))
 
 
 @router.get("/topics/{topic_id}/meetings", response_model=list[MeetingRead], summary="A topic's meetings")

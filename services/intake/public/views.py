@@ -20,10 +20,10 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from services.common.db import Session
 from services.common.problems import Problem
 from services.common.types import DbId
 
-from ..deps import Session
 from . import service
 from .schemas import PublicPlan, PublicTopic
 

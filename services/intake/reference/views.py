@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, status
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 
-from ..deps import READERS, Session, respond
+from ..deps import READERS, respond
 from . import service
 from .models import Organiser, Venue
 from .schemas import (
@@ -39,10 +40,7 @@ async def create_organiser(
     session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():
-        return 201, OrganiserRead.model_validate(await service.create(session, Organiser, data))
-
-    return await respond(handler)
+    return respond(201, OrganiserRead.model_validate(await service.create(session, Organiser, data)))
 
 
 @router.get("/venues", response_model=list[VenueRead], summary="Venues (就地就近: halls and studios)")
@@ -58,7 +56,4 @@ async def create_venue(
     session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():
-        return 201, VenueRead.model_validate(await service.create(session, Venue, data))
-
-    return await respond(handler)
+    return respond(201, VenueRead.model_validate(await service.create(session, Venue, data)))

@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
 from services.common.client_identity import request_client_address
+from services.common.db import Session
 from services.common.types import DbId
 
-from ..deps import Session
 from . import service
 from .identity import provider_for
 from .schemas import CosignRead, SessionCreate, SessionRead, SubmittersRead

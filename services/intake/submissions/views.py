@@ -10,10 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.auth import Principal, Role, allow
 from services.common.client_identity import request_client_address
+from services.common.db import Session
+from services.common.temporal import temporal_or_none
 from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel
 
-from ..deps import Index, Session, respond, temporal_or_none
+from ..deps import Index, respond
 from ..topics.schemas import (
     ModerationDecision,
     PublicReceipt,
@@ -47,19 +49,16 @@ async def submit_public(
     index: Index,
     principal: Annotated[Principal, Depends(allow(Role.PUBLIC))],
 ) -> JSONResponse:
-    async def handler():
-        submission, held = await service.receive_public(
-            session,
-            await temporal_or_none(request),
-            request.app.state.settings,
-            index,
-            data,
-            principal,
-            request_client_address(request),
-        )
-        return (202 if held else 201), service.receipt(submission, held)
-
-    return await respond(handler)
+    submission, held = await service.receive_public(
+        session,
+        await temporal_or_none(request),
+        request.app.state.settings,
+        index,
+        data,
+        principal,
+        request_client_address(request),
+    )
+    return respond(202 if held else 201, service.receipt(submission, held))
 
 
 @router.get(
@@ -86,13 +85,10 @@ async def submit(
     index: Index,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
 ) -> JSONResponse:
-    async def handler():
-        submission = await service.receive(
-            session, await temporal_or_none(request), request.app.state.settings, index, data, principal
-        )
-        return 201, SubmissionRead.model_validate(submission)
-
-    return await respond(handler)
+    submission = await service.receive(
+        session, await temporal_or_none(request), request.app.state.settings, index, data, principal
+    )
+    return respond(201, SubmissionRead.model_validate(submission))
 
 
 @router.get("/submissions", response_model=SubmissionPage, summary="Submissions, oldest first")
@@ -140,10 +136,7 @@ async def move_submission(
     session: Session,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():
-        return 200, SubmissionRead.model_validate(await service.move_submission(session, submission_id, data.topic_id))
-
-    return await respond(handler)
+    return respond(200, SubmissionRead.model_validate(await service.move_submission(session, submission_id, data.topic_id)))
 
 
 @router.get("/moderation", response_model=SubmissionPage, summary="The moderation queue: held submissions with reasons")
@@ -167,13 +160,10 @@ async def release(
     index: Index,
     principal: Annotated[Principal, Depends(allow(*MODERATORS))],
 ) -> JSONResponse:
-    async def handler():
-        submission = await service.release(
-            session, await temporal_or_none(request), request.app.state.settings, index, submission_id, data, principal
-        )
-        return 200, SubmissionRead.model_validate(submission)
-
-    return await respond(handler)
+    submission = await service.release(
+        session, await temporal_or_none(request), request.app.state.settings, index, submission_id, data, principal
+    )
+    return respond(200, SubmissionRead.model_validate(submission))
 
 
 @router.post("/moderation/{submission_id}/reject", response_model=SubmissionRead, summary="Reject a held submission (kept, with the reason)")
@@ -183,7 +173,4 @@ async def reject(
     session: Session,
     principal: Annotated[Principal, Depends(allow(*MODERATORS))],
 ) -> JSONResponse:
-    async def handler():
-        return 200, SubmissionRead.model_validate(await service.reject(session, submission_id, data, principal))
-
-    return await respond(handler)
+    return respond(200, SubmissionRead.model_validate(await service.reject(session, submission_id, data, principal)))

@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 
 from services.common import vocabulary
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
+from services.common.temporal import temporal_or_none
 from services.common.types import Cursor, DbId
 from services.common.vocabulary import Channel, ConsultationFormat
 
 from ..consultation_client import PENDING
-from ..deps import READERS, Index, Session, respond, temporal_or_none
+from ..deps import READERS, Index, respond
 from . import service
 from .schemas import SplitRequest, TopicCreate, TopicPage, TopicRead
 
@@ -37,13 +39,10 @@ async def create_topic(
     index: Index,
     principal: Annotated[Principal, Depends(allow(Role.CLERK, Role.SERVICE))],
 ) -> JSONResponse:
-    async def handler():
-        temporal = await temporal_or_none(request)
-        topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
-        stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
-        return 201, service.registered_read(topic, stage)
-
-    return await respond(handler)
+    temporal = await temporal_or_none(request)
+    topic = await service.register_topic(session, temporal, request.app.state.settings, index, data, principal)
+    stage = service.Stage.SUBMITTED if topic.workflow_started_at else PENDING
+    return respond(201, service.registered_read(topic, stage))
 
 
 @router.get("/{topic_id}", response_model=TopicRead, summary="One topic, with its stage read from its workflow")
@@ -100,9 +99,6 @@ async def split_topic(
     index: Index,
     principal: Annotated[Principal, Depends(allow(Role.CLERK))],
 ) -> JSONResponse:
-    async def handler():
-        temporal = await temporal_or_none(request)
-        topic = await service.split_topic(session, temporal, request.app.state.settings, index, topic_id, data, principal)
-        return 201, await service.to_read(session, topic)
-
-    return await respond(handler)
+    temporal = await temporal_or_none(request)
+    topic = await service.split_topic(session, temporal, request.app.state.settings, index, topic_id, data, principal)
+    return respond(201, await service.to_read(session, topic))

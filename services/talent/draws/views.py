@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Principal, Role, allow
+from services.common.db import Session
 from services.common.types import Cursor, DbId
 
-from ..deps import REPEATED, Reader, Session
+from ..deps import REPEATED, Reader
 from . import service as draws
 from .schemas import (
     DrawCreate,

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
+from services.common.db import Session
 from services.common.types import Cursor, DbId
 
-from ..deps import Clerk, Reader, Session
+from ..deps import Clerk, Reader
 from ..vocabulary import AgeBand, Expertise, Gender, PersonKind
 from . import service
 from .imports import MAX_FILE_BYTES, parse_people_file

@@ -466,8 +466,10 @@ async def test_background_task_delivers_with_settings_from_the_environment(
     task = asyncio.create_task(deliver_notifications(app))
     try:
         n = await enqueue(app.state.sessions)
-        for _ in range(100):
-            if r.requests:
+        # httpx logs the request once its response has come back, after the receiver
+        # has recorded it: wait for both (under load the log line came a moment later).
+        for _ in range(200):
+            if r.requests and "HTTP Request" in caplog.text:
                 break
             await asyncio.sleep(0.05)
         assert r.event_ids() == [n.event_id]
