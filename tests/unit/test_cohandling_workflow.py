@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -55,18 +56,26 @@ async def _settled(handle: WorkflowHandle, done: Callable[[CoHandlingStatus], bo
     return await asyncio.wait_for(poll(), timeout=30)
 
 
-async def test_a_co_handlers_ladder_restarts_on_reassignment_and_ends_with_the_opinion(env: WorkflowEnvironment) -> None:
-    recorder = RecordingActivities()
+@asynccontextmanager
+async def co_handler(env: WorkflowEnvironment, recorder: RecordingActivities, *, co_handler_id: int,
+                     commitment_id: int, **extra: int) -> AsyncIterator[tuple[WorkflowHandle, datetime]]:
+    """A worker and one co-handler's workflow, due 50 s from now (its reminder at once)."""
     queue = f"q-{uuid.uuid4()}"
     start = await env.get_current_time()
-    workflow_id = f"cohandling-1-5-{uuid.uuid4().hex[:6]}"
     async with Worker(env.client, task_queue=queue, workflows=[CoHandlingWorkflow], activities=_activities(recorder)):
         handle = await env.client.start_workflow(
             CoHandlingWorkflow.run,
-            CoHandlingInput(co_handler_id=5, commitment_id=1, department="住房和城乡建设局",
-                            due_at=(start + timedelta(seconds=50)).isoformat(), policy=POLICY, history_limit=30),
-            id=workflow_id, task_queue=queue,
+            CoHandlingInput(co_handler_id=co_handler_id, commitment_id=commitment_id, department="住房和城乡建设局",
+                            due_at=(start + timedelta(seconds=50)).isoformat(), policy=POLICY, **extra),
+            id=f"cohandling-{commitment_id}-{co_handler_id}-{uuid.uuid4().hex[:6]}", task_queue=queue,
         )
+        yield handle, start
+
+
+async def test_a_co_handlers_ladder_restarts_on_reassignment_and_ends_with_the_opinion(env: WorkflowEnvironment) -> None:
+    recorder = RecordingActivities()
+    async with co_handler(env, recorder, co_handler_id=5, commitment_id=1, history_limit=30) as (handle, _start):
+        workflow_id = handle.id
         # The reminder is due at once, 催办 at +60 s, 督办 at +150 s.
         await env.sleep(timedelta(seconds=160))
         status = await _settled(handle, lambda s: len(s.fired) == 3)
@@ -120,16 +129,7 @@ async def test_a_reassignment_during_a_rungs_record_leaves_the_new_round_whole(e
     from tests.unit.test_followup_races import HeldActivities
 
     recorder = HeldActivities()
-    queue = f"q-{uuid.uuid4()}"
-    start = await env.get_current_time()
-    workflow_id = f"cohandling-2-3-{uuid.uuid4().hex[:6]}"
-    async with Worker(env.client, task_queue=queue, workflows=[CoHandlingWorkflow], activities=_activities(recorder)):
-        handle = await env.client.start_workflow(
-            CoHandlingWorkflow.run,
-            CoHandlingInput(co_handler_id=3, commitment_id=2, department="住房和城乡建设局",
-                            due_at=(start + timedelta(seconds=50)).isoformat(), policy=POLICY),
-            id=workflow_id, task_queue=queue,
-        )
+    async with co_handler(env, recorder, co_handler_id=3, commitment_id=2) as (handle, start):
         await asyncio.wait_for(recorder.recording.wait(), timeout=30)  # the reminder's record is held
         new_due = start + timedelta(seconds=300)
         await handle.execute_update(
