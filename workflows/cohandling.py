@@ -82,7 +82,7 @@ class CoHandlingWorkflow(AttentionMixin):
     async def _record_rung(self, rung: PlannedStepData) -> bool:
         generation = self._ladder.generation
         await self._ladder.record(
-            lambda: f"co{self._in.co_handler_id}-g{self._ladder.generation}-{rung.name}",
+            f"co{self._in.co_handler_id}-g{generation}-{rung.name}",
             step=rung.name, level=rung.level, planned_at=rung.fire_at, summary=f"会办意见: {rung.summary}",
             provisional=rung.provisional, co_handler_id=self._in.co_handler_id,
         )

@@ -177,7 +177,7 @@ class FollowUpWorkflow(AttentionMixin):
         ``level`` once it is recorded)."""
         state = self._state(level=max(self._ladder.level, level)) if self._state_with_record else None
         await self._ladder.record(
-            lambda: key, step=step, level=level, planned_at=planned_at, summary=summary, provisional=provisional,
+            key, step=step, level=level, planned_at=planned_at, summary=summary, provisional=provisional,
             activity_summary="进展报告催报 (progress report missing)" if step == "progress_missing" else None,
             state=state,
         )

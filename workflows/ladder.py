@@ -147,22 +147,29 @@ class EscalationLadder:
         self.due_at = self.plan.due_at
         return moved
 
-    async def record(self, event_key: Callable[[], str], *, step: str, level: int, planned_at: str, summary: str,
+    async def record(self, event_key: str, *, step: str, level: int, planned_at: str, summary: str,
                      provisional: bool = False, activity_summary: str | None = None,
                      state: CommitmentState | None = None, co_handler_id: int | None = None) -> None:
-        """Record a fired rung (or reminder) in evaluation, once per key: ``event_key``
-        (after ``commitment-<id>-``) is built with the record on every try. ``state``:
-        the commitment's state the rung leaves (the lead's ladder); ``co_handler_id``:
-        whose ladder it is (a co-handler's)."""
-        fired_at = workflow.now().isoformat()
+        """Record a fired rung (or reminder) in evaluation, once per key (``event_key``,
+        after ``commitment-<id>-``). ``state``: the commitment's state the rung leaves
+        (the lead's ladder); ``co_handler_id``: whose ladder it is (a co-handler's).
+
+        The record is built once, before the first try: a restart (an extension, a
+        reassignment) that comes while a failed record waits for staff must not move the
+        old round's rung into the new generation, where its key would take the new
+        round's own record of that rung. Only the activity's argument changed from the
+        runs recorded before (it was built again on every try), and replay does not
+        compare arguments: the commands, and so the histories, are the same."""
+        record = EscalationRecord(
+            commitment_id=self.commitment_id, event_key=f"commitment-{self.commitment_id}-{event_key}",
+            step=step, level=level, generation=self.generation, planned_at=planned_at,
+            fired_at=workflow.now().isoformat(),
+            summary=summary, provisional=provisional, co_handler_id=co_handler_id, state=state,
+        )
         await self._run_step(
             "record_escalation",
             FollowUpActivities.record_escalation,
-            lambda: EscalationRecord(
-                commitment_id=self.commitment_id, event_key=f"commitment-{self.commitment_id}-{event_key()}",
-                step=step, level=level, generation=self.generation, planned_at=planned_at, fired_at=fired_at,
-                summary=summary, provisional=provisional, co_handler_id=co_handler_id, state=state,
-            ),
+            lambda: record,
             summary=activity_summary or summary,
             legacy=LADDER_ACTIVITY,
         )

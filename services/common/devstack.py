@@ -239,7 +239,7 @@ class DevStack:
                 self.kill(name, signal.SIGTERM)
             self._start(process)
         if name == "temporal":
-            wait_for_port(self.ports.temporal, process, timeout=60)
+            self._await_temporal(process)
 
     # --- supervision -------------------------------------------------------------------
 
@@ -311,11 +311,16 @@ class DevStack:
             "--log-level", "warn",
             *cli_arguments(),
         ]
-        process = self.spawn("temporal", argv)
-        # The dev server picks free ports for its internal services (history, matching,
-        # worker) itself and, rarely, one is taken between its pick and its bind: it then
-        # exits with status 2 before opening its port (seen once in CI). A fresh start
-        # picks again, so an exit during start-up is retried, saying why.
+        return self._await_temporal(self.spawn("temporal", argv))
+
+    def _await_temporal(self, process: Process) -> Process:
+        """Wait until the dev server (started, or started again by `restart`) answers on
+        its ports.
+
+        It picks free ports for its internal services (history, matching, worker) itself
+        and, rarely, one is taken between its pick and its bind: it then exits with
+        status 2 before opening its port (seen once in CI). A fresh start picks again, so
+        an exit during start-up is retried, saying why."""
         for attempt in range(1, TEMPORAL_START_ATTEMPTS + 1):
             try:
                 wait_for_port(self.ports.temporal, process, timeout=60)

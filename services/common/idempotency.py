@@ -152,7 +152,8 @@ def kept(answer: StoredAnswer) -> bool:
 
 
 class IdempotencyKeys:
-    """Reserve, answer and release keys in one service's table."""
+    """Reserve keys in one service's table, then settle them (store the answer or release
+    the key) in the transaction of the write they guard."""
 
     def __init__(self, table: Table, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.table = table
@@ -238,17 +239,6 @@ class IdempotencyKeys:
             ))
         else:
             await session.execute(delete(self.table).where(where))
-
-    async def answer(self, caller: str, route: str, key: str, answer: StoredAnswer) -> None:
-        """Store a kept answer (:func:`kept`) for replays; release the key otherwise."""
-        async with self.sessions() as session:
-            await self.settle(session, caller, route, key, answer)
-            await session.commit()
-
-    async def release(self, caller: str, route: str, key: str) -> None:
-        async with self.sessions() as session:
-            await self.settle(session, caller, route, key, None)
-            await session.commit()
 
 
 # What one try at reserving found.

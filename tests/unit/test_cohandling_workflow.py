@@ -10,9 +10,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from temporalio import activity
 from temporalio.client import WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
@@ -24,6 +27,8 @@ from tests.unit.test_followup_time_skipping import (
     run_chain,
 )
 from tests.workflow_env import register_search_attributes, time_skipping_server_path
+from workflows.activities import NoticeRequest
+from workflows.attention import ResumeRequest
 from workflows.cohandling import SUBMITTED, CoHandlingWorkflow
 from workflows.followup_types import (
     CoHandlingInput,
@@ -147,4 +152,64 @@ async def test_a_reassignment_during_a_rungs_record_leaves_the_new_round_whole(e
 
     assert [key.rsplit("-", 1)[-1] for key in recorder.escalations] == ["reminder", "reminder"]
     assert [r["generation"] for r in recorder.escalations.values()] == [0, 1]
+    await Replayer(workflows=[CoHandlingWorkflow]).replay_workflow(history)
+
+
+class RefusingFirstRecord(RecordingActivities):
+    """Evaluation refuses the first escalation record (a fault only staff can fix), so the
+    rung waits for them; notices of that are kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = False
+        self.notices: list[NoticeRequest] = []
+
+    async def send(self, method: str, path: str, body: Any, key: str) -> Any:
+        if path.endswith("/escalation-events") and not self.refused:
+            self.refused = True
+            raise ApplicationError("evaluation answered 422 (test)", type="ServiceRefused", non_retryable=True)
+        return await super().send(method, path, body, key)
+
+
+async def test_a_record_waiting_for_staff_through_a_reassignment_keeps_its_own_round(env: WorkflowEnvironment) -> None:
+    """The first round's reminder is refused and waits for staff; a reassignment starts
+    the second round meanwhile; staff resume. The resumed record is still the first
+    round's (key and generation 0), so the second round's own reminder is recorded too:
+    were the record built again on the resumed try, it would take the key ``g1-reminder``
+    and the second round's reminder would be swallowed as its replay."""
+    recorder = RefusingFirstRecord()
+
+    @activity.defn(name="send_notice")
+    async def send_notice(request: NoticeRequest) -> None:
+        recorder.notices.append(request)
+
+    queue = f"q-{uuid.uuid4()}"
+    start = await env.get_current_time()
+    async with Worker(env.client, task_queue=queue, workflows=[CoHandlingWorkflow],
+                      activities=[*_activities(recorder), send_notice]):
+        handle = await env.client.start_workflow(
+            CoHandlingWorkflow.run,
+            CoHandlingInput(co_handler_id=4, commitment_id=3, department="住房和城乡建设局",
+                            due_at=(start + timedelta(seconds=50)).isoformat(), policy=POLICY),
+            id=f"cohandling-3-4-{uuid.uuid4().hex[:6]}", task_queue=queue,
+        )
+        waiting = await _settled(handle, lambda s: s.needs_attention is not None)
+        assert waiting.needs_attention.step == "record_escalation" and recorder.escalations == {}
+        await handle.execute_update(
+            CoHandlingWorkflow.reassign,
+            CoReassign(department="自然资源局", new_due_at=(start + timedelta(seconds=300)).isoformat()))
+        await handle.execute_update(CoHandlingWorkflow.resume, ResumeRequest(resumed_by="office"))
+        status = await _settled(handle, lambda s: s.needs_attention is None and s.generation == 1
+                                and s.next_step == "reminder")
+        assert status.fired == []
+        await env.sleep(timedelta(seconds=210))  # the second round's reminder, 100 s before its due date
+        await _settled(handle, lambda s: s.fired == ["reminder"])
+        await handle.execute_update(
+            CoHandlingWorkflow.opinion_delivered, OpinionDelivered(at=(await env.get_current_time()).isoformat()))
+        await handle.result()
+        history = await handle.fetch_history()
+
+    assert list(recorder.escalations) == ["commitment-3-co4-g0-reminder", "commitment-3-co4-g1-reminder"]
+    assert [r["generation"] for r in recorder.escalations.values()] == [0, 1]
+    assert [n.kind for n in recorder.notices] == ["co_handling.needs_attention"]
     await Replayer(workflows=[CoHandlingWorkflow]).replay_workflow(history)

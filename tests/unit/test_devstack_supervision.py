@@ -167,15 +167,22 @@ time.sleep(120)
 """
 
 
-def test_a_dev_server_that_dies_while_starting_is_started_again_with_its_cause_named(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def flaky_dev_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Installs FLAKY_DEV_SERVER as the stack's `temporal`; answers its marker: while the
+    marker is absent, the next start dies."""
     script = tmp_path / "fake_temporal.py"
     script.write_text(FLAKY_DEV_SERVER)
     launcher = tmp_path / "temporal"
     launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {script} {tmp_path / 'marker'} \"$@\"\n")
     launcher.chmod(0o755)
     monkeypatch.setattr("services.common.devstack.venv_binary", lambda name: str(launcher))
+    return tmp_path / "marker"
+
+
+def test_a_dev_server_that_dies_while_starting_is_started_again_with_its_cause_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky_dev_server(tmp_path, monkeypatch)
     lines: list[str] = []
     stack = DevStack(data_dir=tmp_path, ports=StackPorts(free_port(), free_port(), 3, 4, 5), say=lines.append)
     try:
@@ -186,6 +193,27 @@ def test_a_dev_server_that_dies_while_starting_is_started_again_with_its_cause_n
         # The cause, not the last lines of the stack that follows it.
         assert "bind: address already in use" in lines[0]
         assert "goroutine" not in lines[0]
+    finally:
+        stack.stop(timeout=5)
+
+
+def test_a_dev_server_restarted_by_hand_is_started_again_if_it_dies_while_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`restart("temporal")` (the crash tests' way back) has the same retry as the first start."""
+    marker = flaky_dev_server(tmp_path, monkeypatch)
+    marker.write_text("the first start succeeds")
+    lines: list[str] = []
+    stack = DevStack(data_dir=tmp_path, ports=StackPorts(free_port(), free_port(), 3, 4, 5), say=lines.append)
+    try:
+        first = stack.start_temporal().pid
+        assert lines == []
+        marker.unlink()  # the restart's first start dies
+        stack.restart("temporal")
+        process = stack.process("temporal")
+        assert process.alive() and process.pid != first
+        assert len(lines) == 1 and "while starting (attempt 1 of 3)" in lines[0], lines
+        assert "bind: address already in use" in lines[0]
     finally:
         stack.stop(timeout=5)
 

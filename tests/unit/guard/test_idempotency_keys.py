@@ -34,6 +34,13 @@ async def keys(tmp_path: Path):
     await engine.dispose()
 
 
+async def settle(keys: IdempotencyKeys, caller: str, key: str, answer: StoredAnswer) -> None:
+    """As the guard does, in the write's own session (here one holding nothing else)."""
+    async with keys.sessions() as session:
+        await keys.settle(session, caller, ROUTE, key, answer)
+        await session.commit()
+
+
 ANSWER = StoredAnswer(201, {"content-type": "application/json", "location": "/x/1"}, b'{"id": 1}')
 
 
@@ -42,7 +49,7 @@ async def test_a_twin_waits_for_the_first_answer(keys: IdempotencyKeys) -> None:
 
     async def finish_soon() -> None:
         await asyncio.sleep(0.2)
-        await keys.answer("dept|A|u", ROUTE, "k", ANSWER)
+        await settle(keys, "dept|A|u", "k", ANSWER)
 
     twin, _ = await asyncio.gather(keys.reserve("dept|A|u", ROUTE, "k", "h"), finish_soon())
     assert twin is not None and (twin.status, twin.body) == (201, b'{"id": 1}')
@@ -64,7 +71,7 @@ async def test_a_crashed_reservation_is_taken_over_and_failures_release(keys: Id
         await session.execute(update(TABLE).values(created_at=utcnow() - idempotency.STALE_AFTER - timedelta(seconds=1)))
         await session.commit()
     assert await keys.reserve("c", ROUTE, "k", "h") is None
-    await keys.answer("c", ROUTE, "k", StoredAnswer(409, {}, b"{}"))  # refused: released
+    await settle(keys, "c", "k", StoredAnswer(409, {}, b"{}"))  # refused: released
     async with keys.sessions() as session:
         assert (await session.execute(select(TABLE))).all() == []
     assert await keys.reserve("c", ROUTE, "k", "h2") is None  # the corrected request runs
