@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
 import threading
@@ -204,7 +205,7 @@ async def project_burst(stack, settings: Settings, hooks: Hooks, n: int, scale: 
     hook_lateness = [t - fire_ts for t in hooks.reminders()]
     return {
         "n": n, "scale": scale, "errors": errors, "create_accepted_s": round(accepted, 1),
-        "settle_s": None if settle != settle else round(settle, 1), "settled_before_fire": settled_before_fire, "cpu_settle_s": cpu_settle,
+        "settle_s": None if math.isnan(settle) else round(settle, 1), "settled_before_fire": settled_before_fire, "cpu_settle_s": cpu_settle,
         "records": len(rows), "drain_s": round((drained_at - fire_at).total_seconds(), 1),
         "record_lateness_p50_s": round(percentile(record_lateness, 50), 2),
         "record_lateness_p99_s": round(percentile(record_lateness, 99), 2),

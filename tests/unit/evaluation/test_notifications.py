@@ -38,7 +38,11 @@ from services.evaluation.notifications.delivery import (
     sign,
     verify_signature,
 )
-from services.evaluation.notifications.models import Notification, NotificationDelivery, NotificationStatus
+from services.evaluation.notifications.models import (
+    Notification,
+    NotificationDelivery,
+    NotificationStatus,
+)
 from services.evaluation.notifications.service import (
     EVENT_ID_NAMESPACE,
     enqueue_notification,
