@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         OpinionDelivered,
         PlannedStepData,
     )
-    from .ladder import EscalationLadder, instant, wait_for_wake
+    from .ladder import EscalationLadder, instant, upsert_search_attributes, wait_for_wake
 
 OPEN = "open"
 SUBMITTED = "submitted"
@@ -159,7 +159,7 @@ class CoHandlingWorkflow(AttentionMixin):
         self._publish()
 
     def _publish(self) -> None:
-        workflow.upsert_search_attributes([
+        upsert_search_attributes([
             CONSULTATION_STAGE.value_set(self._stage),
             DEPARTMENT.value_set(self._department),
             *self._ladder.search_attributes(),

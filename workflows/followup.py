@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         ReopenRequest,
     )
     from .ids import consultation_id_beside
-    from .ladder import LADDER_ACTIVITY, EscalationLadder, instant, wait_for_wake
+    from .ladder import LADDER_ACTIVITY, EscalationLadder, instant, upsert_search_attributes, wait_for_wake
 
 RATINGS = vocabulary.RATINGS
 #: A fired rung's record carries the commitment's state after it (evaluation stores both
@@ -384,7 +384,7 @@ class FollowUpWorkflow(AttentionMixin):
     # ------------------------------------------------------------------ visibility
     def _publish(self) -> None:
         overdue = self._stage == FollowUpStage.OPEN and workflow.now() > instant(self._ladder.due_at)
-        workflow.upsert_search_attributes(
+        upsert_search_attributes(
             [
                 CONSULTATION_STAGE.value_set(self._stage),
                 DEPARTMENT.value_set(self._department),

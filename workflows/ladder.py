@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from services.common.search_attributes import DUE_TIME, ESCALATION_LEVEL
@@ -42,6 +42,26 @@ LADDER_ACTIVITY: dict[str, Any] = {
 #: How a ladder runs an activity: the workflow's ``AttentionMixin._step`` (waits for
 #: staff on a failure no retry fixes).
 RunStep = Callable[..., Awaitable[Any]]
+
+
+#: Both ladders' workflows upsert only the search attributes whose value changed. Before,
+#: every turn upserted all of them: a reminder (提醒) changes none (same level, not yet
+#: overdue), yet cost an event, a visibility write and a transfer task on the server.
+#: Runs from before upsert them all, as their histories show.
+CHANGED_ATTRIBUTES_PATCH = "search-attributes-changed-only-v1"
+
+
+def upsert_search_attributes(updates: list[SearchAttributeUpdate[Any]]) -> None:
+    """Upsert ``updates`` (the workflow's visible state, all of it), or under
+    ``CHANGED_ATTRIBUTES_PATCH`` those whose value differs from the workflow's own
+    (``workflow.info()``: the SDK keeps it as upserted, and continue-as-new carries it)."""
+    if not workflow.patched(CHANGED_ATTRIBUTES_PATCH):
+        workflow.upsert_search_attributes(updates)
+        return
+    current = workflow.info().typed_search_attributes
+    changed = [update for update in updates if current.get(update.key) != update.value]
+    if changed:
+        workflow.upsert_search_attributes(changed)
 
 
 def instant(value: str) -> datetime:

@@ -25,6 +25,7 @@ from tests.workflow_env import register_search_attributes, time_skipping_server_
 from workflows.followup import STATE_WITH_RECORD, FollowUpWorkflow
 from workflows.followup_activities import FollowUpActivities
 from workflows.followup_types import FollowUpAction, FollowUpInput, FollowUpStage
+from workflows.ladder import CHANGED_ATTRIBUTES_PATCH
 
 LADDER = ["reminder", "urge", "committee_supervision", "meeting_supervision", "circulated_notice"]
 
@@ -181,11 +182,11 @@ def _scheduled(history: WorkflowHistory) -> list[str]:
             if e.HasField("activity_task_scheduled_event_attributes")]
 
 
-async def run_ladder_to_close(env: WorkflowEnvironment, *, state_with_record: bool = True
-                              ) -> tuple[RecordingActivities, WorkflowHistory]:
+async def run_ladder_to_close(env: WorkflowEnvironment, *, state_with_record: bool = True,
+                              changed_only: bool = True) -> tuple[RecordingActivities, WorkflowHistory]:
     """A commitment whose whole ladder fires, rung by rung, then is completed, verified and
-    rated satisfied. ``state_with_record=False``: the worker declines that patch, as a
-    worker from before it (the shape of older histories)."""
+    rated satisfied. ``state_with_record=False`` / ``changed_only=False``: the worker
+    declines that patch, as a worker from before it (the shape of older histories)."""
     recorder = RecordingActivities()
     queue = f"q-{uuid.uuid4()}"
     start = await env.get_current_time()
@@ -195,7 +196,8 @@ async def run_ladder_to_close(env: WorkflowEnvironment, *, state_with_record: bo
     workflow_id = f"followup-state-with-record-{uuid.uuid4().hex[:6]}"
 
     def patches(patch: PatchActivationInput) -> bool:
-        return state_with_record or patch.patch_id != STATE_WITH_RECORD
+        declined = {STATE_WITH_RECORD: not state_with_record, CHANGED_ATTRIBUTES_PATCH: not changed_only}
+        return not declined.get(patch.patch_id, False)
 
     async with Worker(env.client, task_queue=queue, workflows=[FollowUpWorkflow], activities=_activities(recorder),
                       patch_activation_callback=patches):
@@ -255,6 +257,54 @@ async def test_a_rung_is_one_activity_that_records_it_with_the_state_it_leaves(e
     await Replayer(workflows=[FollowUpWorkflow]).replay_workflow(history)
     if os.environ.get("XIESHANG_RECORD_HISTORIES"):
         (HISTORIES / "followup_state_with_record.json").write_text(history.to_json())
+
+
+def _visible(history: WorkflowHistory) -> tuple[list[dict[str, bytes]], dict[str, bytes]]:
+    """Each upsert's attributes (encoded values) in order, and the attributes at the end
+    (those given at the start, then every upsert over them)."""
+    first = history.events[0].workflow_execution_started_event_attributes
+    state = {k: v.data for k, v in first.search_attributes.indexed_fields.items()}
+    upserts = []
+    for event in history.events:
+        if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            upserts.append({k: v.data for k, v in fields.items()})
+            state.update(upserts[-1])
+    return upserts, state
+
+
+async def test_only_the_search_attributes_that_changed_are_upserted(env: WorkflowEnvironment) -> None:
+    """search-attributes-changed-only-v1: a turn upserts what changed and nothing when
+    nothing did (the reminder: same level, not yet overdue), and operators see the same
+    attributes in the end as when every turn upserted all of them."""
+    _, new_history = await run_ladder_to_close(env)
+    _, old_history = await run_ladder_to_close(env, changed_only=False)
+    new_upserts, new_end = _visible(new_history)
+    old_upserts, old_end = _visible(old_history)
+    def unchanged(history: WorkflowHistory, upserts: list[dict[str, bytes]]) -> int:
+        """How many upserted values the workflow showed already."""
+        fields = history.events[0].workflow_execution_started_event_attributes.search_attributes.indexed_fields
+        seen = {k: v.data for k, v in fields.items()}
+        count = 0
+        for upsert in upserts:
+            assert upsert
+            count += sum(seen.get(k) == v for k, v in upsert.items())
+            seen.update(upsert)
+        return count
+
+    # Before: every attribute at every turn, most of them unchanged; now never one.
+    assert unchanged(old_history, old_upserts) > 20
+    assert unchanged(new_history, new_upserts) == 0
+    assert len(new_upserts) < len(old_upserts)
+    assert sum(len(u) for u in new_upserts) < sum(len(u) for u in old_upserts) / 2
+    # The same in the end, but for the patches the runs took and the due date (each run
+    # starts at its own time).
+    def shown(end: dict[str, bytes]) -> dict[str, bytes]:
+        return {k: v for k, v in end.items() if k not in ("TemporalChangeVersion", "DueTime")}
+
+    assert shown(new_end) == shown(old_end) and "DueTime" in new_end
+    for history in (new_history, old_history):
+        await Replayer(workflows=[FollowUpWorkflow]).replay_workflow(history)
 
 
 async def test_before_the_patch_every_rung_was_followed_by_a_state_sync(env: WorkflowEnvironment) -> None:

@@ -224,8 +224,8 @@ async def deliver_due(
         async with gate:
             return claim, await _post(http_client, config, claim)
 
-    for claim, result in await asyncio.gather(*(attempt(c) for c in claims)):
-        outcome = await _record(session_factory, config, claim, result, now, rng)
+    answers = await asyncio.gather(*(attempt(c) for c in claims))
+    for (claim, result), outcome in zip(answers, await _record(session_factory, config, answers, now, rng)):
         report.outcomes.append((claim.event_id, claim.endpoint, outcome))
         if outcome == DELIVERED:
             report.delivered += 1
@@ -361,63 +361,79 @@ async def _post(http_client: httpx.AsyncClient, config: NotificationConfig, clai
 async def _record(
     session_factory: async_sessionmaker[AsyncSession],
     config: NotificationConfig,
-    claim: _Claim,
-    result: _Result,
+    answers: list[tuple[_Claim, _Result]],
     now: datetime,
     rng: random.Random | None,
-) -> str:
+) -> list[str]:
+    """The pass's answers, in one transaction: each delivery's outcome, then each
+    notification's status from all its deliveries. One commit per pass, where one per
+    delivery made the outbox a third of evaluation's commits in a deadline burst.
+
+    The pass's notifications are locked first, in id order: a replica finishing other
+    endpoints of the same notifications waits, then recomputes their status seeing these
+    results (and two replicas lock in the same order, so neither waits on the other
+    forever)."""
+    ids = sorted({claim.notification_id for claim, _ in answers})
+    outcomes: list[str] = []
     async with session_factory() as session:
-        # Lock the notification first: replicas finishing its other endpoints wait, so
-        # each recomputes the status seeing the others' committed results.
-        notification = await session.scalar(
-            select(Notification).where(Notification.id == claim.notification_id).with_for_update()
-        )
-        delivery = await session.get(NotificationDelivery, claim.delivery_id)
-        if notification is None or delivery is None:
-            return "gone"
-        notification.attempts += 1
-        outcome: str
-        if result.ok:
-            if delivery.status != DELIVERED:
-                delivery.status = DELIVERED
-                delivery.delivered_at = now
-                delivery.next_attempt_at = None
-            delivery.last_status_code = result.status_code
-            delivery.last_error = None
-            outcome = DELIVERED
-        elif delivery.status != PENDING or delivery.attempts != claim.attempt:
-            # Taken over meanwhile (an operator's retry, or the lease ran out): the newer
-            # attempt records its own answer.
-            outcome = "superseded"
-        else:
-            error = (result.error or "failed")[:LAST_ERROR_MAX]
-            delivery.last_status_code = result.status_code
-            delivery.last_error = error
-            notification.last_error = f"{claim.endpoint}: {error}"[:LAST_ERROR_MAX]
-            unconfigured = claim.endpoint not in config.webhooks
-            if unconfigured or delivery.attempts >= config.max_attempts:
-                delivery.status = FAILED
-                delivery.next_attempt_at = None
-                outcome = FAILED
-            else:
-                delay = backoff_delay(delivery.attempts, config, rng)
-                if result.retry_after is not None:
-                    delay = max(delay, min(result.retry_after, config.backoff_max_seconds))
-                delivery.next_attempt_at = now + timedelta(seconds=delay)
-                outcome = "retrying"
-        deliveries = (
-            await session.scalars(
-                select(NotificationDelivery).where(NotificationDelivery.notification_id == notification.id)
-            )
-        ).all()
-        refresh_status(notification, deliveries)
+        notifications = {
+            n.id: n for n in (await session.scalars(
+                select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id).with_for_update()
+            )).all()
+        }
+        deliveries = (await session.scalars(
+            select(NotificationDelivery).where(NotificationDelivery.notification_id.in_(ids))
+        )).all()
+        by_id = {d.id: d for d in deliveries}
+        for claim, result in answers:
+            notification = notifications.get(claim.notification_id)
+            delivery = by_id.get(claim.delivery_id)
+            if notification is None or delivery is None:
+                outcomes.append("gone")
+                continue
+            outcomes.append(_apply(config, claim, result, notification, delivery, now, rng))
+        for notification in notifications.values():
+            refresh_status(notification, [d for d in deliveries if d.notification_id == notification.id])
         await session.commit()
-    log_event = log.info if outcome in (DELIVERED, "retrying") else log.warning
-    log_event(
-        "notification.delivery", event_id=claim.event_id, endpoint=claim.endpoint, attempt=claim.attempt,
-        outcome=outcome, status_code=result.status_code,
-    )
-    return outcome
+    for (claim, result), outcome in zip(answers, outcomes):
+        log_event = log.info if outcome in (DELIVERED, "retrying") else log.warning
+        log_event(
+            "notification.delivery", event_id=claim.event_id, endpoint=claim.endpoint, attempt=claim.attempt,
+            outcome=outcome, status_code=result.status_code,
+        )
+    return outcomes
+
+
+def _apply(config: NotificationConfig, claim: _Claim, result: _Result, notification: Notification,
+           delivery: NotificationDelivery, now: datetime, rng: random.Random | None) -> str:
+    """One answer on its delivery (and the notification's attempt count and last error):
+    delivered, retrying (the next attempt's time), failed, or superseded."""
+    notification.attempts += 1
+    if result.ok:
+        if delivery.status != DELIVERED:
+            delivery.status = DELIVERED
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+        delivery.last_status_code = result.status_code
+        delivery.last_error = None
+        return DELIVERED
+    if delivery.status != PENDING or delivery.attempts != claim.attempt:
+        # Taken over meanwhile (an operator's retry, or the lease ran out): the newer
+        # attempt records its own answer.
+        return "superseded"
+    error = (result.error or "failed")[:LAST_ERROR_MAX]
+    delivery.last_status_code = result.status_code
+    delivery.last_error = error
+    notification.last_error = f"{claim.endpoint}: {error}"[:LAST_ERROR_MAX]
+    if claim.endpoint not in config.webhooks or delivery.attempts >= config.max_attempts:
+        delivery.status = FAILED
+        delivery.next_attempt_at = None
+        return FAILED
+    delay = backoff_delay(delivery.attempts, config, rng)
+    if result.retry_after is not None:
+        delay = max(delay, min(result.retry_after, config.backoff_max_seconds))
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    return "retrying"
 
 
 # --- the background task ----------------------------------------------------------------
