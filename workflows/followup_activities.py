@@ -46,8 +46,9 @@ class FollowUpActivities:
         schedules = await self._services.get_json("evaluation", "/calendar/schedules")
         return OfficialCalendar([OfficialSchedule.model_validate(s) for s in schedules["items"]])
 
-    async def send(self, method: str, path: str, body: Any, key: str) -> Any:
-        """A write to evaluation, carrying its idempotency key."""
+    async def send(self, method: str, path: str, body: Any, key: str | None) -> Any:
+        """A write to evaluation, carrying its idempotency key (None: the body carries
+        one that evaluation keeps the write by)."""
         try:
             return await self._services.request("evaluation", method, path, json=body, idempotency_key=key)
         except ServiceCallError as exc:
@@ -96,7 +97,11 @@ class FollowUpActivities:
         body = dataclasses.asdict(record)
         if record.state is None:
             del body["state"]  # a record from before state-with-record-v1: the state syncs apart
-        body = await self.send("POST", f"/commitments/{record.commitment_id}/escalation-events", body, record.event_key)
+        # No Idempotency-Key: evaluation stores a record once per event_key and applies its
+        # state only with the record it creates (a retry gets the stored event back, 200),
+        # so the request guard's key would be a second, redundant one: its reservation and
+        # stored answer were a third of the commits of a rung.
+        body = await self.send("POST", f"/commitments/{record.commitment_id}/escalation-events", body, None)
         record_escalation_fired(record.level, record.step, record.planned_at, record.fired_at)
         return int(body["id"])
 

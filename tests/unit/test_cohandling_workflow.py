@@ -164,7 +164,7 @@ class RefusingFirstRecord(RecordingActivities):
         self.refused = False
         self.notices: list[NoticeRequest] = []
 
-    async def send(self, method: str, path: str, body: Any, key: str) -> Any:
+    async def send(self, method: str, path: str, body: Any, key: str | None) -> Any:
         if path.endswith("/escalation-events") and not self.refused:
             self.refused = True
             raise ApplicationError("evaluation answered 422 (test)", type="ServiceRefused", non_retryable=True)

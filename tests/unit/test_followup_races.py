@@ -28,7 +28,7 @@ class HeldActivities(RecordingActivities):
         self.recording = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def send(self, method: str, path: str, body: Any, key: str) -> Any:
+    async def send(self, method: str, path: str, body: Any, key: str | None) -> Any:
         if path.endswith("/escalation-events") and not self.release.is_set():
             self.recording.set()
             await self.release.wait()

@@ -43,10 +43,11 @@ class RecordingActivities(FollowUpActivities):
     async def load_calendar(self) -> OfficialCalendar:
         return OfficialCalendar()
 
-    async def send(self, method: str, path: str, body: Any, key: str) -> Any:
+    async def send(self, method: str, path: str, body: Any, key: str | None) -> Any:
         if path.endswith("/escalation-events"):
-            if key not in self.escalations:  # idempotent by key, like evaluation
-                self.escalations[key] = body
+            assert key is None  # the record is kept by its event_key
+            if body["event_key"] not in self.escalations:  # once per event_key, like evaluation
+                self.escalations[body["event_key"]] = body
                 if body.get("state") is not None:  # stored with the record, in its transaction
                     self.mirrored.append(body["state"])
             return {"id": len(self.escalations)}
