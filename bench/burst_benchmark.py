@@ -271,15 +271,29 @@ async def raw_burst(stack, n: int, lead: float) -> dict:
 SIDES = ("project", "raw")
 
 
-def log_warnings(log_dir: Path) -> dict[str, int]:
-    """What the issue's target rules out, counted in every process's logs: the SDK's
-    deadlock detector (TMPRL1101) and failed activity or workflow tasks."""
-    counts = {"deadlock_TMPRL1101": 0, "activity_task_failed": 0, "workflow_task_failed": 0}
-    for path in log_dir.glob("*.log"):
-        text = path.read_text(errors="replace")
-        counts["deadlock_TMPRL1101"] += text.count("TMPRL1101")
-        counts["activity_task_failed"] += text.count("Completing activity as failed")
-        counts["workflow_task_failed"] += text.count("Failed activation on workflow")
+#: What the issue's target rules out, as it appears in the stack's logs: the SDK's deadlock
+#: detector and failed activity or workflow tasks.
+WARNINGS = {
+    "deadlock_TMPRL1101": "TMPRL1101",
+    "activity_task_failed": "Completing activity as failed",
+    "workflow_task_failed": "Failed activation on workflow",
+}
+
+
+def log_warnings(log_dir: Path) -> dict:
+    """Each warning counted in every process's logs, with its first lines (the process's
+    log and the line, up to 3 per kind): the stack's logs go with its temporary
+    directory, and a count alone does not say which worker, workflow or activity."""
+    counts: dict = {kind: 0 for kind in WARNINGS}
+    samples: dict[str, list[str]] = {kind: [] for kind in WARNINGS}
+    for path in sorted(log_dir.glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            for kind, marker in WARNINGS.items():
+                if marker in line:
+                    counts[kind] += line.count(marker)
+                    if len(samples[kind]) < 3:
+                        samples[kind].append(f"{path.name}: {line.strip()[:400]}")
+    counts["samples"] = {kind: lines for kind, lines in samples.items() if lines}
     return counts
 
 
