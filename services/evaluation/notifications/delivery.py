@@ -385,6 +385,9 @@ async def _record(
             select(NotificationDelivery).where(NotificationDelivery.notification_id.in_(ids))
         )).all()
         by_id = {d.id: d for d in deliveries}
+        of_notification: dict[int, list[NotificationDelivery]] = {}
+        for delivery in deliveries:
+            of_notification.setdefault(delivery.notification_id, []).append(delivery)
         for claim, result in answers:
             notification = notifications.get(claim.notification_id)
             delivery = by_id.get(claim.delivery_id)
@@ -393,7 +396,7 @@ async def _record(
                 continue
             outcomes.append(_apply(config, claim, result, notification, delivery, now, rng))
         for notification in notifications.values():
-            refresh_status(notification, [d for d in deliveries if d.notification_id == notification.id])
+            refresh_status(notification, of_notification.get(notification.id, []))
         await session.commit()
     for (claim, result), outcome in zip(answers, outcomes):
         log_event = log.info if outcome in (DELIVERED, "retrying") else log.warning
