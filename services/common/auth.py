@@ -95,11 +95,32 @@ def mint_token(
     return jwt.encode(claims, signing_key(settings), algorithm="HS256")
 
 
+# Tokens already verified, with their expiry: the worker sends the same service token
+# with every request, and each write request was verified twice (the write guard, then the
+# route), ~90 us each. The signing key and issuer are part of the key, so a token signed
+# with a replaced key is verified afresh (and refused); an entry is used only before its
+# token's ``exp``, as PyJWT would check it.
+_VERIFIED: dict[tuple[str, str, str], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 4096
+
+
 def decode_token(settings: Settings, token: str) -> Principal:
+    cache_key = (signing_key(settings), settings.jwt_issuer, token)
+    hit = _VERIFIED.get(cache_key)
+    if hit is not None and time.time() < hit[1]:
+        return hit[0]
+    principal, expires = _verify(settings, cache_key[0], token)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()  # residents' tokens come and go: a bound, not an LRU
+    _VERIFIED[cache_key] = (principal, expires)
+    return principal
+
+
+def _verify(settings: Settings, key: str, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
-            signing_key(settings),
+            key,
             algorithms=["HS256"],
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "role"]},
@@ -113,8 +134,9 @@ def decode_token(settings: Settings, token: str) -> Principal:
     if role is Role.DEPARTMENT and not department:
         raise _unauthorized("A department token must name its department.")
     device = claims.get("dvc")
-    return Principal(subject=str(claims["sub"]), role=role, department=department,
-                     device=str(device) if device else None)
+    principal = Principal(subject=str(claims["sub"]), role=role, department=department,
+                          device=str(device) if device else None)
+    return principal, float(claims["exp"])
 
 
 def _unauthorized(detail: str) -> Problem:

@@ -59,3 +59,27 @@ def test_embedded_signing_key_is_created_once_and_reused(tmp_path) -> None:
 def test_short_signing_key_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 32"):
         Settings(jwt_secret="short")
+
+
+def test_a_verified_token_is_kept_only_until_it_expires_and_only_for_its_key(settings: Settings, monkeypatch) -> None:
+    """decode_token keeps verified tokens (one verification per token, not per request):
+    the kept answer must refuse what PyJWT would refuse. An expired token and a token
+    checked against a replaced key are verified afresh and refused."""
+    token = mint_token(settings, role=Role.SERVICE, subject="worker", ttl_seconds=2)
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    verified = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: verified.append(1) or real_decode(*a, **k))
+    assert decode_token(settings, token).subject == "worker"
+    assert decode_token(settings, token).subject == "worker"
+    assert len(verified) == 1  # the second request used the kept verification
+
+    replaced = Settings(jwt_secret="another-key-0123456789abcdefghijklmnop", data_dir=settings.data_dir)
+    with pytest.raises(Problem) as err:
+        decode_token(replaced, token)
+    assert err.value.status == 401 and "not valid" in (err.value.detail or "")
+
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    with pytest.raises(Problem) as err:
+        decode_token(settings, token)
+    assert err.value.status == 401 and "expired" in (err.value.detail or "")
