@@ -51,6 +51,15 @@ RunStep = Callable[..., Awaitable[Any]]
 CHANGED_ATTRIBUTES_PATCH = "search-attributes-changed-only-v1"
 
 
+#: A rung's record runs as a local activity: inside the workflow task its timer woke,
+#: with no activity task on the server. A rung cost two workflow tasks and an activity
+#: task (11 history events); it now costs one workflow task (6 events: the record is a
+#: marker). The record is idempotent by its event key, so a local activity retried after
+#: a worker died mid-task (it runs again) stores nothing twice. Runs from before record
+#: with an activity, as their histories show.
+RECORD_LOCAL_PATCH = "rung-record-local-v1"
+
+
 def upsert_search_attributes(updates: list[SearchAttributeUpdate[Any]]) -> None:
     """Upsert ``updates`` (the workflow's visible state, all of it), or under
     ``CHANGED_ATTRIBUTES_PATCH`` those whose value differs from the workflow's own
@@ -192,4 +201,5 @@ class EscalationLadder:
             lambda: record,
             summary=activity_summary or summary,
             legacy=LADDER_ACTIVITY,
+            local=workflow.patched(RECORD_LOCAL_PATCH),
         )

@@ -5,6 +5,7 @@ end in seconds, and continue-as-new keeps every run's history small."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from tests.workflow_env import register_search_attributes, time_skipping_server_
 from workflows.followup import STATE_WITH_RECORD, FollowUpWorkflow
 from workflows.followup_activities import FollowUpActivities
 from workflows.followup_types import FollowUpAction, FollowUpInput, FollowUpStage
-from workflows.ladder import CHANGED_ATTRIBUTES_PATCH
+from workflows.ladder import CHANGED_ATTRIBUTES_PATCH, RECORD_LOCAL_PATCH
 
 LADDER = ["reminder", "urge", "committee_supervision", "meeting_supervision", "circulated_notice"]
 
@@ -183,11 +184,25 @@ def _scheduled(history: WorkflowHistory) -> list[str]:
             if e.HasField("activity_task_scheduled_event_attributes")]
 
 
+def _recorded_locally(history: WorkflowHistory) -> list[str]:
+    """The activity types of the local activities the workflow ran (each is a marker in
+    its history; core writes the marker's ``data`` as plain JSON)."""
+    types = []
+    for e in history.events:
+        if e.HasField("marker_recorded_event_attributes") and \
+                e.marker_recorded_event_attributes.marker_name == "core_local_activity":
+            data = e.marker_recorded_event_attributes.details["data"].payloads[0].data
+            types.append(json.loads(data)["activity_type"])
+    return types
+
+
 async def run_ladder_to_close(env: WorkflowEnvironment, *, state_with_record: bool = True,
-                              changed_only: bool = True) -> tuple[RecordingActivities, WorkflowHistory]:
+                              changed_only: bool = True,
+                              record_local: bool = True) -> tuple[RecordingActivities, WorkflowHistory]:
     """A commitment whose whole ladder fires, rung by rung, then is completed, verified and
-    rated satisfied. ``state_with_record=False`` / ``changed_only=False``: the worker
-    declines that patch, as a worker from before it (the shape of older histories)."""
+    rated satisfied. ``state_with_record=False`` / ``changed_only=False`` /
+    ``record_local=False``: the worker declines that patch, as a worker from before it
+    (the shape of older histories)."""
     recorder = RecordingActivities()
     queue = f"q-{uuid.uuid4()}"
     start = await env.get_current_time()
@@ -197,7 +212,8 @@ async def run_ladder_to_close(env: WorkflowEnvironment, *, state_with_record: bo
     workflow_id = f"followup-state-with-record-{uuid.uuid4().hex[:6]}"
 
     def patches(patch: PatchActivationInput) -> bool:
-        declined = {STATE_WITH_RECORD: not state_with_record, CHANGED_ATTRIBUTES_PATCH: not changed_only}
+        declined = {STATE_WITH_RECORD: not state_with_record, CHANGED_ATTRIBUTES_PATCH: not changed_only,
+                    RECORD_LOCAL_PATCH: not record_local}
         return not declined.get(patch.patch_id, False)
 
     async with Worker(env.client, task_queue=queue, workflows=[FollowUpWorkflow], activities=_activities(recorder),
@@ -247,9 +263,8 @@ async def test_a_rung_is_one_activity_that_records_it_with_the_state_it_leaves(e
     # Synced apart only when the state changed otherwise (the start; completion,
     # verification, closing), never after a rung: before the patch each record was
     # followed by a sync_commitment_state.
-    assert _scheduled(history) == [
-        "sync_commitment_state", "plan_follow_up", *["record_escalation"] * 5, *["sync_commitment_state"] * 3,
-    ]
+    assert _scheduled(history) == ["sync_commitment_state", "plan_follow_up", *["sync_commitment_state"] * 3]
+    assert _recorded_locally(history) == ["record_escalation"] * 5  # rung-record-local-v1
     # What evaluation ends up with is the workflow's own final state.
     assert [(m["status"], m["escalation_level"]) for m in recorder.mirrored] == [
         ("open", 0), ("open", 0), ("open", 1), ("open", 2), ("open", 3), ("open", 4),
@@ -312,7 +327,7 @@ async def test_before_the_patch_every_rung_was_followed_by_a_state_sync(env: Wor
     """The same ladder on the old shape (the patch declined): a sync after every record,
     one workflow task more per rung; what evaluation ends up with is the same."""
     new_recorder, new_history = await run_ladder_to_close(env)
-    old_recorder, old_history = await run_ladder_to_close(env, state_with_record=False)
+    old_recorder, old_history = await run_ladder_to_close(env, state_with_record=False, record_local=False)
     assert _scheduled(old_history) == [
         "sync_commitment_state", "plan_follow_up", *["record_escalation", "sync_commitment_state"] * 5,
         *["sync_commitment_state"] * 4,  # completion, verification, closing, and once more on leaving the loop
@@ -324,3 +339,33 @@ async def test_before_the_patch_every_rung_was_followed_by_a_state_sync(env: Wor
 
     assert shape(old_recorder.mirrored[-1]) == shape(new_recorder.mirrored[-1]) == ("closed", 4, 0, "satisfied")
     await Replayer(workflows=[FollowUpWorkflow]).replay_workflow(old_history)
+
+
+async def test_a_rung_is_recorded_in_the_workflow_task_its_timer_woke(env: WorkflowEnvironment) -> None:
+    """rung-record-local-v1: the record runs as a local activity, in the workflow task the
+    rung's timer woke; before, it was an activity task between two workflow tasks. The
+    same records reach evaluation with the same states; the run before the patch (its
+    record an activity) and the run after it both replay."""
+    new_recorder, new_history = await run_ladder_to_close(env)
+    old_recorder, old_history = await run_ladder_to_close(env, record_local=False)
+    assert _scheduled(old_history) == [
+        "sync_commitment_state", "plan_follow_up", *["record_escalation"] * 5, *["sync_commitment_state"] * 3,
+    ]
+    assert _recorded_locally(old_history) == []
+    assert _recorded_locally(new_history) == ["record_escalation"] * 5
+    assert "record_escalation" not in _scheduled(new_history)
+    # Per rung one workflow task fewer, and about five history events (an activity's
+    # three and a workflow task's three, less the record's marker).
+    assert _workflow_tasks(old_history) - _workflow_tasks(new_history) >= 5
+    assert len(old_history.events) - len(new_history.events) >= 4 * 5
+
+    def records(recorder: RecordingActivities) -> list[tuple]:
+        return [(r["event_key"], r["step"], r["level"], r["generation"], r["planned_at"] is not None,
+                 r["state"]["status"], r["state"]["escalation_level"]) for r in recorder.escalations.values()]
+
+    assert records(new_recorder) == records(old_recorder) and len(records(new_recorder)) == 5
+    assert [m["status"] for m in new_recorder.mirrored] == [m["status"] for m in old_recorder.mirrored]
+    for history in (new_history, old_history):
+        await Replayer(workflows=[FollowUpWorkflow]).replay_workflow(history)
+    if os.environ.get("XIESHANG_RECORD_HISTORIES"):
+        (HISTORIES / "followup_record_local.json").write_text(new_history.to_json())
