@@ -53,9 +53,9 @@ CHANGED_ATTRIBUTES_PATCH = "search-attributes-changed-only-v1"
 
 #: A rung's record runs as a local activity: inside the workflow task its timer woke,
 #: with no activity task on the server. A rung cost two workflow tasks and an activity
-#: task (11 history events); it now costs one workflow task (6 events: the record is a
-#: marker). The record is idempotent by its event key, so a local activity retried after
-#: a worker died mid-task (it runs again) stores nothing twice. Runs from before record
+#: task; it now costs one workflow task, and about five history events fewer (the
+#: record is a marker). The record is idempotent by its event key, so a local activity
+#: run again after a worker died mid-task stores nothing twice. Runs from before record
 #: with an activity, as their histories show.
 RECORD_LOCAL_PATCH = "rung-record-local-v1"
 

@@ -97,8 +97,9 @@ class AuditTrail:
         self.log = log
         self.head = head
         # Every write request appends: its three statements are built once, with bound
-        # parameters, instead of per request (building and cache-keying them cost as
-        # much CPU as running them: docs/benchmarks.md, sixth pass).
+        # parameters, instead of per request (building them was over half of the
+        # append's CPU in a profile of bench/rung_request.py: docs/benchmarks.md, sixth
+        # pass).
         self._advance = (
             update(head).where(head.c.id == 1).values(seq=head.c.seq + 1).returning(head.c.seq, head.c.hash)
         )
