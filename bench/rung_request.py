@@ -71,18 +71,19 @@ async def measure(data_dir: Path, n: int, keyed: bool = False) -> dict:
         def _commit(*_args: object) -> None:
             counts["commits"] += 1
 
+        def headers(body: dict) -> dict:
+            return services.auth(Role.SERVICE, "worker", key=body["event_key"] if keyed else None)
+
         started_cpu, started = time.process_time(), time.perf_counter()
         for commitment_id in ids:
             body = record(commitment_id)
             answer = await evaluation.post(
-                f"/commitments/{commitment_id}/escalation-events", json=body,
-                headers=services.auth(Role.SERVICE, "worker", key=body["event_key"] if keyed else None),
+                f"/commitments/{commitment_id}/escalation-events", json=body, headers=headers(body),
             )
             assert answer.status_code == 201, answer.text
         cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
         again = await evaluation.post(f"/commitments/{ids[0]}/escalation-events", json=record(ids[0]),
-                                      headers=services.auth(Role.SERVICE, "worker",
-                                                            key=record(ids[0])["event_key"] if keyed else None))
+                                      headers=headers(record(ids[0])))
         if keyed:  # the guard replays the stored answer
             assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true", again.text
         else:  # evaluation finds the record by its event_key
