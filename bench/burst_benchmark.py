@@ -273,28 +273,49 @@ SIDES = ("project", "raw")
 
 
 #: What the issue's target rules out, as it appears in the stack's logs: the SDK's deadlock
-#: detector and failed activity or workflow tasks.
+#: detector and failed activity or workflow tasks. A deadlock fails its workflow task
+#: too: the worker logs "Failed handling activation" for it (and for any activation that
+#: raised), the workflow's own code "Failed activation on workflow".
 WARNINGS = {
-    "deadlock_TMPRL1101": "TMPRL1101",
-    "activity_task_failed": "Completing activity as failed",
-    "workflow_task_failed": "Failed activation on workflow",
+    "deadlock_TMPRL1101": ("TMPRL1101",),
+    "activity_task_failed": ("Completing activity as failed",),
+    "workflow_task_failed": ("Failed handling activation", "Failed activation on workflow"),
 }
+
+#: Lines that open a log record a warning belongs to: its traceback follows them.
+RECORD_OPENINGS = ("Failed handling activation", "Failed activation on workflow",
+                   "Completing activity as failed")
+
+
+def _record_of(lines: list[str], hit: int) -> list[str]:
+    """The whole log record a warning line belongs to: back to the line that opened it
+    (with its time and run id), so the sample shows the frames the activation was in
+    when it stalled, not just the exception's last line."""
+    for start in range(hit, max(-1, hit - 400), -1):
+        if any(opening in lines[start] for opening in RECORD_OPENINGS):
+            return lines[start:hit + 1]
+    return lines[hit:hit + 1]
 
 
 def log_warnings(log_dir: Path) -> dict:
-    """Each warning counted in every process's logs, with its first lines (the process's
-    log and the line, up to 3 per kind): the stack's logs go with its temporary
-    directory, and a count alone does not say which worker, workflow or activity."""
+    """Each warning counted in every process's logs, with up to 3 whole records per kind
+    (the process's log, then the record's lines, capped at 12,000 characters): the stack's
+    logs go with its temporary directory, and a count alone does not say which workflow
+    stalled, when, or where in its code."""
     counts: dict = {kind: 0 for kind in WARNINGS}
     samples: dict[str, list[str]] = {kind: [] for kind in WARNINGS}
     for path in sorted(log_dir.glob("*.log")):
-        for line in path.read_text(errors="replace").splitlines():
-            for kind, marker in WARNINGS.items():
-                if marker in line:
-                    counts[kind] += line.count(marker)
-                    if len(samples[kind]) < 3:
-                        samples[kind].append(f"{path.name}: {line.strip()[:400]}")
-    counts["samples"] = {kind: lines for kind, lines in samples.items() if lines}
+        lines = path.read_text(errors="replace").splitlines()
+        for at, line in enumerate(lines):
+            for kind, markers in WARNINGS.items():
+                hits = sum(line.count(marker) for marker in markers)
+                if not hits:
+                    continue
+                counts[kind] += hits
+                if len(samples[kind]) < 3:
+                    record = "\n".join(_record_of(lines, at))
+                    samples[kind].append(f"{path.name}: {record[-12000:]}")
+    counts["samples"] = {kind: records for kind, records in samples.items() if records}
     return counts
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import structlog
 
+#: Records from libraries (the Temporal SDK, uvicorn) keep their time, level and logger:
+#: an operator reading a deadlock or a failed activation must be able to place it.
+LIBRARY_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 
 def configure_logging(level: str, *, service: str) -> None:
-    logging.basicConfig(format="%(message)s", level=level.upper())
+    library = logging.Formatter(LIBRARY_FORMAT)
+    library.converter = time.gmtime  # UTC, like structlog's own lines
+    handler = logging.StreamHandler()
+    handler.setFormatter(library)
+    logging.basicConfig(handlers=[handler], level=level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
