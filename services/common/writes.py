@@ -45,7 +45,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .audit import HEAD_TABLE, LOG_TABLE, AuditEntry, AuditTrail
-from .auth import Principal, Role, decode_token
+from .auth import GUARDED_PRINCIPAL, Principal, Role, decode_token
 from .db import GUARDED_SESSION
 from .idempotency import (
     HEADER,
@@ -151,14 +151,16 @@ def resource_of(path_params: dict[str, Any], status: int, body: bytes, content_t
     return " ".join(parts) or "-"
 
 
-def _principal(app: Any, headers: dict[str, str]) -> Principal | None:
+def _principal(app: Any, headers: dict[str, str]) -> tuple[str, Principal] | None:
+    """The bearer token and who it names, or None (the route answers 401 itself)."""
     authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
     settings = getattr(app.state, "settings", None) or get_settings()
+    token = token.strip()
     try:
-        return decode_token(settings, token.strip())
+        return token, decode_token(settings, token)
     except Problem:
         return None
 
@@ -198,10 +200,13 @@ class WriteGuard:
         records: RequestRecords | None = getattr(app.state, "request_records", None)
         found = route_of(app, scope)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        principal = _principal(app, headers) if found and records and records.sessions else None
-        if records is None or records.sessions is None or found is None or principal is None:
+        bearer = _principal(app, headers) if found and records and records.sessions else None
+        if records is None or records.sessions is None or found is None or bearer is None:
             await self.app(scope, receive, send)
             return
+        # The route's current_principal takes it from here rather than decoding again.
+        scope.setdefault("state", {})[GUARDED_PRINCIPAL] = bearer
+        principal = bearer[1]
         template, path_params = found
         action = f"{scope['method']} {template}"
         caller = caller_of(principal)

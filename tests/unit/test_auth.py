@@ -83,3 +83,29 @@ def test_a_verified_token_is_kept_only_until_it_expires_and_only_for_its_key(set
     with pytest.raises(Problem) as err:
         decode_token(settings, token)
     assert err.value.status == 401 and "expired" in (err.value.detail or "")
+
+
+def test_embedded_signing_key_is_read_again_only_when_its_file_changes(tmp_path, monkeypatch) -> None:
+    """signing_key keeps the file's key (every decode asks for it) and reads the file
+    again when it is replaced: a token signed with the old key is then refused."""
+    import os
+    from pathlib import Path
+
+    settings = Settings(jwt_secret="", data_dir=str(tmp_path / "data"))
+    first = signing_key(settings)
+    token = mint_token(settings, role=Role.CLERK, subject="office")
+    reads = []
+    real_read = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: reads.append(self) or real_read(self, *a, **k))
+    assert signing_key(settings) == first and decode_token(settings, token).subject == "office"
+    assert reads == []  # kept, not read again
+
+    path = tmp_path / "data" / "signing.key"
+    path.write_text("a-replaced-key-0123456789abcdefghijklmnopqrstuvwxyz")
+    stamp = path.stat().st_mtime_ns + 1_000_000_000  # a clock that did not tick still changes it
+    os.utime(path, ns=(stamp, stamp))
+    assert signing_key(settings) == "a-replaced-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    assert reads == [path]
+    with pytest.raises(Problem) as err:
+        decode_token(settings, token)
+    assert err.value.status == 401

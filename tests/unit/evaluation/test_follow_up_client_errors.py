@@ -63,6 +63,28 @@ async def test_department_action_while_temporal_is_down_is_503_stored(app: FastA
     assert [(a.kind, a.outcome) for a in actions] == [("progress_report", "pending")]
 
 
+async def test_a_guarded_write_decodes_its_token_once(app: FastAPI, monkeypatch) -> None:
+    """The write guard hands the principal it decoded to the route (GUARDED_PRINCIPAL):
+    the route's current_principal does not decode the same token a second time."""
+    from services.common import auth, writes
+
+    decoded: list[str] = []
+    real_decode = auth.decode_token
+
+    def counting(settings: Settings, token: str) -> auth.Principal:
+        decoded.append(token)
+        return real_decode(settings, token)
+
+    monkeypatch.setattr(auth, "decode_token", counting)
+    monkeypatch.setattr(writes, "decode_token", counting)
+    token = mint_token(SETTINGS, role=Role.DEPARTMENT, subject="d", department=DEPARTMENT)
+    async with asgi_client(app, "evaluation") as http:
+        response = await http.post("/commitments/404/progress-reports", json={"content": "已完成选址", "percent_done": 20},
+                                   headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "once-1"})
+    assert response.status_code == 404, response.text  # through the guard and the route
+    assert decoded == [token]
+
+
 class Handle:
     """A follow-up's handle that needs attention until resumed."""
 
