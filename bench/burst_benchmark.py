@@ -24,6 +24,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -275,26 +276,36 @@ SIDES = ("project", "raw")
 #: What the issue's target rules out, as it appears in the stack's logs: the SDK's deadlock
 #: detector and failed activity or workflow tasks. A deadlock fails its workflow task
 #: too: the worker logs "Failed handling activation" for it (and for any activation that
-#: raised), the workflow's own code "Failed activation on workflow".
+#: raised), the workflow's own code "Failed activation on workflow". Beside them, the
+#: worker's long garbage-collection pauses (workflows/telemetry.py), which stop every
+#: activation at once.
 WARNINGS = {
     "deadlock_TMPRL1101": ("TMPRL1101",),
     "activity_task_failed": ("Completing activity as failed",),
     "workflow_task_failed": ("Failed handling activation", "Failed activation on workflow"),
+    "long_gc_pause": ("worker.gc_pause",),
 }
 
 #: Lines that open a log record a warning belongs to: its traceback follows them.
 RECORD_OPENINGS = ("Failed handling activation", "Failed activation on workflow",
                    "Completing activity as failed")
+#: A line that starts a record of its own: a library's (time first) or structlog's (JSON).
+RECORD_START = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\{)")
 
 
 def _record_of(lines: list[str], hit: int) -> list[str]:
     """The whole log record a warning line belongs to: back to the line that opened it
-    (with its time and run id), so the sample shows the frames the activation was in
-    when it stalled, not just the exception's last line."""
-    for start in range(hit, max(-1, hit - 400), -1):
-        if any(opening in lines[start] for opening in RECORD_OPENINGS):
-            return lines[start:hit + 1]
-    return lines[hit:hit + 1]
+    (with its time and run id) and on through its traceback, so the sample shows the
+    frames the activation was in when it stalled, not just the exception's last line."""
+    start = hit
+    for back in range(hit, max(-1, hit - 400), -1):
+        if any(opening in lines[back] for opening in RECORD_OPENINGS):
+            start = back
+            break
+    end = hit + 1
+    while end < len(lines) and end - hit < 400 and not RECORD_START.match(lines[end]):
+        end += 1
+    return lines[start:end]
 
 
 def log_warnings(log_dir: Path) -> dict:

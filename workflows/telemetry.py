@@ -11,14 +11,23 @@ project's metrics are created on the same runtime's meter, so one scrape sees bo
   rung's timer fired in the workflow (``fired_at - planned_at``), the figure a burst of
   deadlines at 17:30 makes grow;
 * ``xieshang_activity_failures{activity, error}``: activity attempts that raised.
+* ``xieshang_worker_gc_pause_seconds{generation}``: the worker's garbage collections.
+  A collection stops every thread, workflow activations included, and the SDK fails an
+  activation that has not yielded within 2 s (TMPRL1101): with thousands of workflows
+  cached, a full collection walks all of them. A pause over ``LONG_GC_PAUSE_S`` is also
+  logged (``worker.gc_pause``), so a deadlock warning can be set beside it.
 
 Metric names carry no ids and no personal data.
 """
 
 from __future__ import annotations
 
+import gc
+import time
 from datetime import datetime
 from typing import Any
+
+import structlog
 
 from temporalio import activity
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -31,6 +40,9 @@ from temporalio.worker import (
 from services.common.settings import Settings
 
 LATENESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
+GC_PAUSE_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5]
+#: A pause this long is a fifth of the SDK's deadlock limit (2 s): worth a log line.
+LONG_GC_PAUSE_S = 0.4
 
 
 def worker_runtime(settings: Settings) -> Runtime | None:
@@ -45,11 +57,48 @@ def worker_runtime(settings: Settings) -> Runtime | None:
                 bind_address=f"{settings.worker_metrics_host}:{settings.worker_metrics_port}",
                 counters_total_suffix=True,
                 durations_as_seconds=True,
-                histogram_bucket_overrides={"xieshang_escalation_timer_lateness_seconds": LATENESS_BUCKETS},
+                histogram_bucket_overrides={"xieshang_escalation_timer_lateness_seconds": LATENESS_BUCKETS,
+                                            "xieshang_worker_gc_pause_seconds": GC_PAUSE_BUCKETS},
             ),
             global_tags={"service": "worker"},
         )
     )
+
+
+class GarbageCollectionWatch:
+    """Times every garbage collection of this process (``gc.callbacks``): into
+    ``xieshang_worker_gc_pause_seconds`` when the runtime exports metrics, and into the
+    log when one is longer than ``LONG_GC_PAUSE_S``. Collections do not overlap (one
+    runs at a time, holding the GIL), so one start time is enough."""
+
+    def __init__(self, runtime: Runtime | None) -> None:
+        self._started = 0.0
+        self._by_generation: list[Any] = []
+        if runtime is not None:
+            pauses = runtime.metric_meter.create_histogram_float(
+                "xieshang_worker_gc_pause_seconds", "Garbage-collection pauses of the worker, by generation.", "s")
+            self._by_generation = [pauses.with_additional_attributes({"generation": str(g)}) for g in range(3)]
+        self._log = structlog.get_logger()
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        generation = info.get("generation", 2)
+        if self._by_generation:
+            self._by_generation[generation].record(pause)
+        if pause >= LONG_GC_PAUSE_S:
+            # Nothing here may walk the heap: the pause is still going on for the threads.
+            self._log.warning("worker.gc_pause", generation=generation, seconds=round(pause, 3),
+                              collected=info.get("collected", 0))
+
+    def install(self) -> None:
+        gc.callbacks.append(self)
+
+    def remove(self) -> None:
+        if self in gc.callbacks:
+            gc.callbacks.remove(self)
 
 
 def record_escalation_fired(level: int, step: str, planned_at: str, fired_at: str) -> None:

@@ -23,7 +23,7 @@ from .cohandling import CoHandlingWorkflow
 from .consultation import ConsultationWorkflow
 from .followup import FollowUpWorkflow
 from .followup_activities import FollowUpActivities
-from .telemetry import WorkerMetrics, worker_runtime
+from .telemetry import GarbageCollectionWatch, WorkerMetrics, worker_runtime
 
 WORKFLOWS = [ConsultationWorkflow, FollowUpWorkflow, CoHandlingWorkflow]
 
@@ -53,6 +53,8 @@ def worker_options(settings: Settings) -> dict:
         options["max_concurrent_workflow_tasks"] = settings.worker_max_concurrent_workflow_tasks
     if settings.worker_max_concurrent_activities is not None:
         options["max_concurrent_activities"] = settings.worker_max_concurrent_activities
+    if settings.worker_max_concurrent_local_activities is not None:
+        options["max_concurrent_local_activities"] = settings.worker_max_concurrent_local_activities
     return options
 
 
@@ -64,7 +66,9 @@ async def run_worker() -> None:
     configure_tracing(settings, "worker")
     ids.configure(settings.installation_id, settings.data_dir)
     log = structlog.get_logger()
-    client = await connect(settings, runtime=worker_runtime(settings))
+    runtime = worker_runtime(settings)
+    GarbageCollectionWatch(runtime).install()
+    client = await connect(settings, runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -140,6 +140,7 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = Field(default=5000, ge=0)
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
     worker_max_concurrent_activities: int | None = Field(default=None, ge=1)
+    worker_max_concurrent_local_activities: int | None = Field(default=None, ge=1)
 
     @field_validator("jwt_secret", "notification_signing_secret")
     @classmethod

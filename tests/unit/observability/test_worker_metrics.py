@@ -74,3 +74,33 @@ async def test_worker_exports_sdk_and_project_metrics(env: WorkflowEnvironment) 
 
 def test_port_zero_turns_the_endpoint_off() -> None:
     assert worker_runtime(Settings(worker_metrics_port=0)) is None
+
+
+async def test_garbage_collections_are_timed_and_long_pauses_logged(monkeypatch) -> None:
+    """Every collection lands in xieshang_worker_gc_pause_seconds by generation; one
+    longer than LONG_GC_PAUSE_S (here 0, so every one) is logged with its generation."""
+    import gc
+
+    import structlog.testing
+
+    from workflows import telemetry
+
+    port = free_port()
+    runtime = worker_runtime(Settings(worker_metrics_port=port))  # held: it serves the endpoint
+    watch = telemetry.GarbageCollectionWatch(runtime)
+    monkeypatch.setattr(telemetry, "LONG_GC_PAUSE_S", 0.0)
+    watch.install()
+    try:
+        with structlog.testing.capture_logs() as logged:
+            gc.collect()
+    finally:
+        watch.remove()
+    assert watch not in gc.callbacks
+    pauses = [entry for entry in logged if entry["event"] == "worker.gc_pause"]
+    assert pauses and pauses[-1]["generation"] == 2 and pauses[-1]["seconds"] >= 0
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    full = [s.value for f in text_string_to_metric_families(text) if f.name == "xieshang_worker_gc_pause_seconds"
+            for s in f.samples if s.name.endswith("_count") and s.labels.get("generation") == "2"]
+    assert full and full[0] >= 1, text[-2000:]
+    del runtime
