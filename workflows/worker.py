@@ -67,7 +67,7 @@ async def run_worker() -> None:
     ids.configure(settings.installation_id, settings.data_dir)
     log = structlog.get_logger()
     runtime = worker_runtime(settings)
-    GarbageCollectionWatch(runtime).install()
+    GarbageCollectionWatch(runtime, full_scan_every_s=settings.worker_gc_full_scan_hours * 3600).install()
     client = await connect(settings, runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
     worker_max_concurrent_activities: int | None = Field(default=None, ge=1)
     worker_max_concurrent_local_activities: int | None = Field(default=None, ge=1)
+    # Full garbage collections walk every cached workflow and stop every workflow task
+    # (workflows/telemetry.py, GarbageCollectionWatch): survivors of one are frozen, and
+    # the whole heap is walked again once per this many hours. 0: Python's default.
+    worker_gc_full_scan_hours: float = Field(default=6.0, ge=0)
 
     @field_validator("jwt_secret", "notification_signing_secret")
     @classmethod

@@ -104,3 +104,45 @@ async def test_garbage_collections_are_timed_and_long_pauses_logged(monkeypatch)
             for s in f.samples if s.name.endswith("_count") and s.labels.get("generation") == "2"]
     assert full and full[0] >= 1, text[-2000:]
     del runtime
+
+
+def test_full_collections_walk_the_whole_heap_only_once_per_period() -> None:
+    """After a full collection its survivors are frozen (later ones walk only newer
+    objects); once the period has passed, the watch unfreezes, the next full collection
+    walks everything, and freezing starts again; removing the watch unfreezes."""
+    import gc
+
+    from workflows.telemetry import GarbageCollectionWatch
+
+    now = [0.0]
+    watch = GarbageCollectionWatch(None, full_scan_every_s=3600, clock=lambda: now[0])
+    kept = [[object()] for _ in range(1000)]  # tracked survivors
+    watch.install()
+    try:
+        gc.collect()
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(kept)
+        gc.collect()  # within the period: stays frozen
+        assert gc.get_freeze_count() >= frozen
+        now[0] = 3600.0
+        gc.collect()  # the period has passed: unfrozen, so that the next one walks all
+        assert gc.get_freeze_count() == 0
+        gc.collect()  # that full scan; then frozen again
+        assert gc.get_freeze_count() >= len(kept)
+    finally:
+        watch.remove()
+    assert gc.get_freeze_count() == 0 and watch not in gc.callbacks
+
+
+def test_without_a_period_nothing_is_frozen() -> None:
+    import gc
+
+    from workflows.telemetry import GarbageCollectionWatch
+
+    watch = GarbageCollectionWatch(None)
+    watch.install()
+    try:
+        gc.collect()
+        assert gc.get_freeze_count() == 0
+    finally:
+        watch.remove()
