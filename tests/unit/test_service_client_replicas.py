@@ -83,3 +83,42 @@ async def test_all_replicas_down_raises_the_connect_error() -> None:
     async with client(handler) as services:
         with pytest.raises(httpx.ConnectError):
             await services.get_json("talent", "/people/1")
+
+
+async def test_idle_connections_are_dropped_before_a_server_would_close_them() -> None:
+    """A connection idle for KEEPALIVE_EXPIRY_S is not reused: a new one is opened. The
+    servers (uvicorn) close idle connections after 5 s; reusing one at that instant
+    fails a request that was already sent (httpx.ReadError)."""
+    import asyncio
+
+    import uvicorn
+
+    from services.common.service_client import KEEPALIVE_EXPIRY_S
+
+    assert KEEPALIVE_EXPIRY_S < uvicorn.Config("services.intake.main:app").timeout_keep_alive
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    server = await asyncio.start_server(lambda r, w: asyncio.ensure_future(_quietly(serve(r, w))), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = Settings(talent_url=f"http://127.0.0.1:{port}", jwt_secret=secrets.token_urlsafe(32))
+    async with server, ServiceClient(settings) as services:
+        await services.get_json("talent", "/people/1")
+        await services.get_json("talent", "/people/1")
+        assert connections == 1  # reused while fresh
+        await asyncio.sleep(KEEPALIVE_EXPIRY_S + 0.3)
+        await services.get_json("talent", "/people/1")
+        assert connections == 2  # the idle one was dropped by the client, not reused
+
+
+async def _quietly(coroutine) -> None:
+    try:
+        await coroutine
+    except Exception:  # noqa: BLE001 - the client closing its connection ends the handler
+        pass
