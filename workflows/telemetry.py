@@ -22,10 +22,12 @@ Metric names carry no ids and no personal data.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
+from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -69,13 +71,14 @@ def worker_runtime(settings: Settings) -> Runtime | None:
 class GarbageCollectionWatch:
     """Times every garbage collection of this process (``gc.callbacks``): into
     ``xieshang_worker_gc_pause_seconds`` when the runtime exports metrics, and into the
-    log when one is longer than ``LONG_GC_PAUSE_S``. Collections do not overlap (one
-    runs at a time, holding the GIL), so one start time is enough.
+    log when one is longer than ``LONG_GC_PAUSE_S`` (both by ``report``, every second
+    from ``report_every``). Collections do not overlap (one runs at a time, holding the
+    GIL), so one start time is enough.
 
     With ``full_scan_every_s`` > 0 it also keeps full collections short. The cached
     workflows are the worker's long-lived heap: the 10,000 burst measured full collections
-    of 0.4 s growing to 1.4 s as the cache filled, one every 25–45 s, each stopping every
-    workflow task (the SDK's deadlock limit is 2 s). After each full collection, the
+    of 0.4 s growing to 1.4 s as the cache filled, one every 25–45 s, and 2.34 s during
+    its drain, each stopping every workflow task (the SDK's deadlock limit is 2 s). After each full collection, the
     objects that survived it are frozen (``gc.freeze``): later collections walk only what
     is newer. Frozen objects are never freed by the collector, only by reference counts,
     so cyclic garbage among them (evicted workflows) waits for the next full scan: every
@@ -91,6 +94,8 @@ class GarbageCollectionWatch:
                 "xieshang_worker_gc_pause_seconds", "Garbage-collection pauses of the worker, by generation.", "s")
             self._by_generation = [pauses.with_additional_attributes({"generation": str(g)}) for g in range(3)]
         self._log = structlog.get_logger()
+        # (generation, seconds, collected, ended at): bounded, should report() not run.
+        self._pauses: deque[tuple[int, float, int, float]] = deque(maxlen=100_000)
         self._full_scan_every_s = full_scan_every_s
         self._clock = clock
         self._last_full_scan = clock()
@@ -102,14 +107,27 @@ class GarbageCollectionWatch:
             return
         pause = time.perf_counter() - self._started
         generation = info.get("generation", 2)
-        if self._by_generation:
-            self._by_generation[generation].record(pause)
-        if pause >= LONG_GC_PAUSE_S:
-            # Nothing here may walk the heap: the pause is still going on for the threads.
-            self._log.warning("worker.gc_pause", generation=generation, seconds=round(pause, 3),
-                              collected=info.get("collected", 0), frozen=not self._unfrozen)
+        # Only an append here. A collection starts inside whatever code allocated, perhaps
+        # with a logger's or a metric's lock held: logging from here could wait on that
+        # lock forever. report() records and logs, from the event loop.
+        self._pauses.append((generation, pause, info.get("collected", 0), time.time()))
         if generation == 2 and self._full_scan_every_s > 0:
             self._after_full_collection()
+
+    def report(self) -> None:
+        """Records the pauses since the last report and logs the long ones."""
+        while self._pauses:
+            generation, pause, collected, ended = self._pauses.popleft()
+            if self._by_generation:
+                self._by_generation[generation].record(pause)
+            if pause >= LONG_GC_PAUSE_S:
+                self._log.warning("worker.gc_pause", generation=generation, seconds=round(pause, 3),
+                                  collected=collected, ended_at=datetime.fromtimestamp(ended, UTC).isoformat())
+
+    async def report_every(self, seconds: float = 1.0) -> None:
+        while True:
+            self.report()
+            await asyncio.sleep(seconds)
 
     def _after_full_collection(self) -> None:
         # The collection is over when "stop" is called: freezing moves lists, walks nothing.

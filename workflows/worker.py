@@ -60,14 +60,17 @@ def worker_options(settings: Settings) -> dict:
 
 async def run_worker() -> None:
     """Order: logging and tracing first, then the metrics runtime (binds the metrics
-    port), the client on that runtime, and the worker on the client."""
+    port), the garbage-collection watch (its histogram is on that runtime), the client on
+    that runtime, and the worker on the client."""
     settings = get_settings()
     configure_logging(settings.log_level, service="worker")
     configure_tracing(settings, "worker")
     ids.configure(settings.installation_id, settings.data_dir)
     log = structlog.get_logger()
     runtime = worker_runtime(settings)
-    GarbageCollectionWatch(runtime, full_scan_every_s=settings.worker_gc_full_scan_hours * 3600).install()
+    collections = GarbageCollectionWatch(runtime, full_scan_every_s=settings.worker_gc_full_scan_hours * 3600)
+    collections.install()
+    reporting = asyncio.create_task(collections.report_every())
     client = await connect(settings, runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -86,6 +89,7 @@ async def run_worker() -> None:
             log.info("worker.started", task_queue=settings.temporal_task_queue)
             await stop.wait()
             log.info("worker.stopping")
+    reporting.cancel()
 
 
 def main() -> None:

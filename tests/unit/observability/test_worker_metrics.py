@@ -93,6 +93,8 @@ async def test_garbage_collections_are_timed_and_long_pauses_logged(monkeypatch)
     try:
         with structlog.testing.capture_logs() as logged:
             gc.collect()
+            assert not [entry for entry in logged if entry["event"] == "worker.gc_pause"]  # not from inside the collector
+            watch.report()
     finally:
         watch.remove()
     assert watch not in gc.callbacks
