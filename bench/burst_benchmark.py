@@ -278,12 +278,15 @@ SIDES = ("project", "raw")
 #: too: the worker logs "Failed handling activation" for it (and for any activation that
 #: raised), the workflow's own code "Failed activation on workflow". Beside them, the
 #: worker's long garbage-collection pauses (workflows/telemetry.py), which stop every
-#: activation at once.
+#: activation at once, and workflow tasks that stayed open long (TMPRL1104).
 WARNINGS = {
     "deadlock_TMPRL1101": ("TMPRL1101",),
     "activity_task_failed": ("Completing activity as failed",),
     "workflow_task_failed": ("Failed handling activation", "Failed activation on workflow"),
     "long_gc_pause": ("worker.gc_pause",),
+    # The SDK core's note that a workflow task stayed open over 5 s: with the rung's
+    # record a local activity, its task lasts as long as evaluation takes to answer.
+    "slow_workflow_task_TMPRL1104": ("TMPRL1104",),
 }
 
 #: Lines that open a log record a warning belongs to: its traceback follows them.
