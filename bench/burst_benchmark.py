@@ -292,8 +292,10 @@ WARNINGS = {
 #: Lines that open a log record a warning belongs to: its traceback follows them.
 RECORD_OPENINGS = ("Failed handling activation", "Failed activation on workflow",
                    "Completing activity as failed")
-#: A line that starts a record of its own: a library's (time first) or structlog's (JSON).
-RECORD_START = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\{)")
+#: A line that starts a record of its own: a library's or the SDK core's (time first, the
+#: core's in terminal colours) or structlog's (JSON).
+RECORD_START = re.compile(r"^(\x1b\[[0-9;]*m)?(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d|\{)")
+COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _record_of(lines: list[str], hit: int) -> list[str]:
@@ -327,7 +329,7 @@ def log_warnings(log_dir: Path) -> dict:
                     continue
                 counts[kind] += hits
                 if len(samples[kind]) < 3:
-                    record = "\n".join(_record_of(lines, at))
+                    record = COLOURS.sub("", "\n".join(_record_of(lines, at)))
                     samples[kind].append(f"{path.name}: {record[-12000:]}")
     counts["samples"] = {kind: records for kind, records in samples.items() if records}
     return counts
