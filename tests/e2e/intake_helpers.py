@@ -36,6 +36,19 @@ def early_in_a_minute(latest_second: int = 30) -> None:
         time.sleep(1)
 
 
+def plan_year_of_its_own(stack: Stack, first: int = 2040, years: int = 60) -> int:
+    """A plan year no test has put anything in yet on this stack. Tests share a stack, and
+    two that each drew a random year could meet in one (two plenaries in a year: 409)."""
+    chair = stack.auth(Role.CHAIR)
+    for _ in range(200):
+        year = first + uuid.uuid4().int % years
+        plan = httpx.get(f"{stack.url('intake')}/plans/{year}", headers=chair, timeout=30)
+        assert plan.status_code == 200, plan.text
+        if not plan.json()["entries"]:
+            return year
+    raise AssertionError(f"no empty plan year left in {first}..{first + years - 1}")
+
+
 def post(stack: Stack, path: str, body: Any, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
     return httpx.post(f"{stack.url('intake')}{path}", json=body, headers=headers, timeout=30, **kwargs)
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from services.common.auth import Role
-from tests.e2e.intake_helpers import enter_public_value
+from tests.e2e.intake_helpers import enter_public_value, plan_year_of_its_own
 from tests.e2e.test_kindergarten_case import intake
 from tests.e2e.test_walking_skeleton import eventually
 from tests.stack import Stack
@@ -33,7 +33,7 @@ def test_a_kind_scoped_town_quota_holds_in_every_round(stack: Stack) -> None:
         assert made.status_code == 201, made.text
         people[made.json()["id"]] = made.json()
 
-    year = 2040 + uuid.uuid4().int % 60
+    year = plan_year_of_its_own(stack)
     created = intake(stack, "POST", "/topics", json={
         "title": f"石桥镇河道清淤-{tag}", "content": "石桥镇河道多年未清淤，汛期易漫堤，群众反映强烈。",
         "channel": "member_recommended"})

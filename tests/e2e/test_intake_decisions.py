@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.common.auth import Role
-from tests.e2e.intake_helpers import assert_problem, get, new_topic, post
+from tests.e2e.intake_helpers import assert_problem, get, new_topic, plan_year_of_its_own, post
 from tests.e2e.test_walking_skeleton import decode_attribute, eventually, ui_query
 from tests.stack import Stack
 
@@ -221,7 +221,7 @@ def test_meeting_records_minutes_attendance_consensus_commitments(stack: Stack) 
     }
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", meeting, clerk), 409)  # not in a plan yet
     # A plenary (全委会议) needs no draw: after research the consultation waits for its meeting.
-    year = 2040 + uuid.uuid4().int % 60
+    year = plan_year_of_its_own(stack)
     assert accept(stack, t["id"], year, "plenary").status_code == 201
     assert_problem(post(stack, f"/topics/{t['id']}/meetings", meeting, clerk), 409)  # research not done
     done = post(stack, f"/topics/{t['id']}/research-completion", {"summary": "调研完成"}, clerk)

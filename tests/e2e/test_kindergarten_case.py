@@ -14,14 +14,13 @@ import itertools
 import os
 import subprocess
 import sys
-import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
 import pytest
 
 from services.common.auth import Role
-from tests.e2e.intake_helpers import enter_public_value
+from tests.e2e.intake_helpers import enter_public_value, plan_year_of_its_own
 from tests.e2e.test_walking_skeleton import eventually, ui_query
 from tests.stack import Stack
 
@@ -67,7 +66,7 @@ def evaluation(stack: Stack, method: str, path: str, role: Role, **kwargs) -> ht
 
 
 def test_kindergarten_case_from_recommendation_to_closed(stack: Stack) -> None:
-    year = 2040 + uuid.uuid4().int % 60  # a plan year of its own: the 1+2+4+X check stays clear
+    year = plan_year_of_its_own(stack)  # the 1+2+4+X check stays clear
     pool = seed_pool(stack)
     stages: list[str] = []
 
@@ -278,7 +277,7 @@ def replay_and_keep(stack: Stack, workflow_ids: list[str]) -> None:
 def test_listing_filters_on_the_stage_the_workflow_reached(stack: Stack) -> None:
     """Intake's stored stage follows the workflow (mirror_topic_stage), so GET /topics?stage=
     finds a consultation in research without asking Temporal per row."""
-    year = 2040 + uuid.uuid4().int % 60
+    year = plan_year_of_its_own(stack)
     created = intake(stack, "POST", "/topics", json={
         "title": f"乡镇敬老院护理人员不足-{year}", "content": "多个乡镇敬老院护理人员严重不足，老人照护质量难保障。",
         "channel": "party_committee_assigned"})

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from services.common.auth import Role
-from tests.e2e.intake_helpers import enter_public_value
+from tests.e2e.intake_helpers import enter_public_value, plan_year_of_its_own
 from tests.e2e.test_walking_skeleton import eventually, ui_query
 from tests.stack import Stack
 
@@ -61,7 +61,7 @@ def reach(stack: Stack, tid: int, stage: str, timeout: float = 60) -> dict:
 
 
 def accepted_topic_in_research(stack: Stack, title: str) -> int:
-    year = 2100 - uuid.uuid4().int % 40  # a plan year of its own
+    year = plan_year_of_its_own(stack, first=2061, years=40)
     created = intake(stack, "POST", "/topics", json={"title": f"{title}-{year}", "content": f"{title}，群众反映强烈。",
                                                      "channel": "member_recommended"})
     assert created.status_code == 201, created.text

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.common.auth import Role
-from tests.e2e.intake_helpers import enter_public_value
+from tests.e2e.intake_helpers import enter_public_value, plan_year_of_its_own
 from tests.e2e.test_kindergarten_case import EDU, evaluation, intake, seed_pool
 from tests.e2e.test_walking_skeleton import eventually
 from tests.stack import Stack
@@ -48,7 +48,7 @@ def test_seeded_personal_data_is_not_in_temporals_database_or_wal(stack: Stack) 
     id_number = f"11010119900307{secrets.randbelow(1000):03d}X"
     seeded = [name, phone, id_number]
     me = f"我是{name}，电话{phone}，身份证号{id_number}"
-    year = 2040 + uuid.uuid4().int % 60
+    year = plan_year_of_its_own(stack)
     seed_pool(stack)
 
     created = intake(stack, "POST", "/topics", json={

@@ -21,7 +21,7 @@ import pytest
 
 from services.common.auth import Role
 from services.intake.residents.service import resident_recipient
-from tests.e2e.intake_helpers import enter_public_value, public_value
+from tests.e2e.intake_helpers import enter_public_value, plan_year_of_its_own, public_value
 from tests.e2e.test_kindergarten_case import EDU, seed_pool
 from tests.e2e.test_operator_screenshots import (
     CHROMIUM,
@@ -208,7 +208,7 @@ def _shot(page, name: str) -> None:
 def test_the_public_page_from_a_submission_to_its_commitments_in_chromium(stack: Stack, phone) -> None:
     intake = stack.url("intake")
     clerk, chair = stack.auth(Role.CLERK), stack.auth(Role.CHAIR)
-    year = 2040 + uuid.uuid4().int % 60  # a plan of its own
+    year = plan_year_of_its_own(stack)
     pool = seed_pool(stack)
     people = [httpx.get(f"{stack.url('talent')}/people/{pid}", headers=clerk).json() for pid in sorted(pool)]
     seeded_names = [p["display_name"] for p in people]
