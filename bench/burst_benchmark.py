@@ -290,8 +290,7 @@ WARNINGS = {
 }
 
 #: Lines that open a log record a warning belongs to: its traceback follows them.
-RECORD_OPENINGS = ("Failed handling activation", "Failed activation on workflow",
-                   "Completing activity as failed")
+RECORD_OPENINGS = WARNINGS["activity_task_failed"] + WARNINGS["workflow_task_failed"]
 #: A line that starts a record of its own: a library's or the SDK core's (time first, the
 #: core's in terminal colours) or structlog's (JSON).
 RECORD_START = re.compile(r"^(\x1b\[[0-9;]*m)?(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d|\{)")

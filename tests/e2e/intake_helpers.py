@@ -42,7 +42,7 @@ def plan_year_of_its_own(stack: Stack, first: int = 2040, years: int = 60) -> in
     chair = stack.auth(Role.CHAIR)
     for _ in range(200):
         year = first + uuid.uuid4().int % years
-        plan = httpx.get(f"{stack.url('intake')}/plans/{year}", headers=chair, timeout=30)
+        plan = get(stack, f"/plans/{year}", chair)
         assert plan.status_code == 200, plan.text
         if not plan.json()["entries"]:
             return year
